@@ -1,0 +1,16 @@
+execute_process(COMMAND git rev-parse --short=12 HEAD WORKING_DIRECTORY ${SRC}
+                OUTPUT_VARIABLE HASH OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+execute_process(COMMAND git status --porcelain --untracked-files=no WORKING_DIRECTORY ${SRC}
+                OUTPUT_VARIABLE DIRTY OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+if(NOT HASH)
+  set(HASH "unknown")
+elseif(DIRTY)
+  set(HASH "${HASH}-dirty")
+endif()
+set(TEXT "#pragma once\n#define CG_VERSION \"${VERSION}\"\n#define CG_GIT_HASH \"${HASH}\"\n")
+if(EXISTS ${OUT})
+  file(READ ${OUT} OLD)
+endif()
+if(NOT "${OLD}" STREQUAL "${TEXT}")
+  file(WRITE ${OUT} "${TEXT}")
+endif()

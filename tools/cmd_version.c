@@ -1,0 +1,16 @@
+/* `cryogen version`: version, git hash, build features. */
+#include "cli.h"
+#include "cryogen/core.h"
+
+static int run(int argc, char **argv) {
+    static const cg_opt opts[] = {{0}};
+    const cg_cli_spec spec = {"cryogen version", "Print the version, git hash and thread count.", opts, 0, 0, NULL};
+    const char *pos[1];
+    int npos, rc = cg_cli_parse(&spec, argc, argv, pos, &npos);
+    if (rc >= 0) return rc;
+    char buf[256];
+    printf("%s\n", cg_provenance(buf, sizeof buf, 0));
+    return 0;
+}
+
+const cg_cli_command cg_cmd_version = {"version", "print version, git hash and threads", run};
