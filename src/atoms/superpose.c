@@ -1,46 +1,12 @@
 /* Rigid least-squares superposition by Horn's closed-form quaternion method
  * (B. K. P. Horn, J. Opt. Soc. Am. A 4, 629 (1987)): the optimal rotation is the eigenvector
  * of the largest eigenvalue of a 4x4 symmetric matrix built from the cross-covariance of the
- * centred point sets. The eigenproblem is solved by cyclic Jacobi rotations in double. */
+ * centred point sets (solved with cg_sym_eigen). */
 #include <math.h>
 
 #include "cryogen/atoms.h"
 #include "cryogen/geom.h"
-
-/* Eigen-decomposition of a symmetric 4x4 matrix: eigenvalues in w, eigenvectors in columns of V. */
-static void jacobi4(double a[4][4], double w[4], double V[4][4]) {
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) V[i][j] = i == j;
-    for (int sweep = 0; sweep < 60; sweep++) {
-        double off = 0;
-        for (int p = 0; p < 4; p++)
-            for (int q = p + 1; q < 4; q++) off += a[p][q] * a[p][q];
-        if (off < 1e-30) break;
-        for (int p = 0; p < 4; p++)
-            for (int q = p + 1; q < 4; q++) {
-                if (fabs(a[p][q]) < 1e-300) continue;
-                double theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-                double t = (theta >= 0 ? 1 : -1) / (fabs(theta) + sqrt(theta * theta + 1));
-                double c = 1 / sqrt(t * t + 1), s = t * c;
-                for (int k = 0; k < 4; k++) { /* A <- J^T A J */
-                    double akp = a[k][p], akq = a[k][q];
-                    a[k][p] = c * akp - s * akq;
-                    a[k][q] = s * akp + c * akq;
-                }
-                for (int k = 0; k < 4; k++) {
-                    double apk = a[p][k], aqk = a[q][k];
-                    a[p][k] = c * apk - s * aqk;
-                    a[q][k] = s * apk + c * aqk;
-                }
-                for (int k = 0; k < 4; k++) {
-                    double vkp = V[k][p], vkq = V[k][q];
-                    V[k][p] = c * vkp - s * vkq;
-                    V[k][q] = s * vkp + c * vkq;
-                }
-            }
-    }
-    for (int i = 0; i < 4; i++) w[i] = a[i][i];
-}
+#include "cryogen/linalg.h"
 
 double cg_superpose(const double *x, const double *y, int64_t n, const int64_t *sel, int64_t nsel, double R[9],
                     double t[3]) {
@@ -68,12 +34,9 @@ double cg_superpose(const double *x, const double *y, int64_t n, const int64_t *
         {S[1][2] - S[2][1], S[0][0] - S[1][1] - S[2][2], S[0][1] + S[1][0], S[2][0] + S[0][2]},
         {S[2][0] - S[0][2], S[0][1] + S[1][0], -S[0][0] + S[1][1] - S[2][2], S[1][2] + S[2][1]},
         {S[0][1] - S[1][0], S[2][0] + S[0][2], S[1][2] + S[2][1], -S[0][0] - S[1][1] + S[2][2]}};
-    double w[4], V[4][4];
-    jacobi4(N, w, V);
-    int best = 0;
-    for (int i = 1; i < 4; i++)
-        if (w[i] > w[best]) best = i;
-    double q[4] = {V[0][best], V[1][best], V[2][best], V[3][best]};
+    double w[4], V[16];
+    cg_sym_eigen(&N[0][0], 4, w, V); /* eigenvalues descending: column 0 is the largest */
+    double q[4] = {V[0], V[4], V[8], V[12]};
     cg_quat_to_matrix(q, R);
     double rc[3];
     cg_mat3_vec(R, cx, rc);
