@@ -59,6 +59,10 @@ static inline double cg_ctf_eval(const cg_ctf *c, double kx, double ky);
  * (every point, no radius limit). Thread-safe; no allocation. */
 void cg_ctf_fill_half(const cg_ctf *c, int D, double pixel_size_A, float *out);
 
+/* As cg_ctf_fill_half for |k| < r_max_px (cycles per box, e.g. D/2 to match the projector's
+ * radius); 0 elsewhere. */
+void cg_ctf_fill_half_masked(const cg_ctf *c, int D, double pixel_size_A, double r_max_px, float *out);
+
 /* ---- inline implementation ---- */
 #include <math.h>
 static inline double cg_ctf_eval(const cg_ctf *c, double kx, double ky) {

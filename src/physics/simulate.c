@@ -127,7 +127,7 @@ static cg_status clean_image(const cg_simulator *s, sim_ws *w, const cg_sim_part
         cg_ctf ctf;
         if (cg_ctf_init(&ctf, &p->ctf) != CG_OK)
             return cg_error_prefix(CG_ERR_ARG, "particle %lld", (long long)index + 1);
-        cg_ctf_fill_half(&ctf, c->D, c->pixel_size_A, w->ctf);
+        cg_ctf_fill_half_masked(&ctf, c->D, c->pixel_size_A, 0.5 * c->D, w->ctf); /* the slice is 0 beyond */
         cg_spectrum_mul_real(w->spec, c->D, w->ctf);
     }
     cg_spectrum_to_image(w->fft, w->spec, img);

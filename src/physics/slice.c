@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cryogen/project.h"
 
@@ -108,6 +109,26 @@ static inline int row_kx_max(int ky, int D) {
     return k;
 }
 
+/* Grid memory: 2 MiB aligned and marked for transparent huge pages. The stencil's y and z
+ * neighbours are 8 (L+1) and 8 (L+1)(2L+1) bytes apart, so with 4 KiB pages nearly every
+ * corner of every interpolation is a TLB miss on grids of tens of MB (D >= 128); huge pages
+ * halve the slice time there. Freed with free(). */
+static void *grid_alloc(size_t nfloat, const char *what) {
+    const size_t align = (size_t)2 << 20;
+    size_t bytes = nfloat * sizeof(float);
+    if (bytes < align) return cg_alloc_aligned(nfloat, sizeof(float), what);
+    bytes = (bytes + align - 1) / align * align;
+    void *p = aligned_alloc(align, bytes);
+    if (!p) {
+        cg_error(CG_ERR_NOMEM, "%s: %zu MB", what, bytes >> 20);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE); /* advisory: ignored where unsupported */
+#endif
+    return p;
+}
+
 /* ---------------------------------------------------------------- projector ------------- */
 struct cg_projector {
     grid_layout g;
@@ -157,7 +178,7 @@ cg_status cg_projector_create(cg_projector **out, const float *vol, int D, int o
     cg_projector *p = cg_calloc(1, sizeof *p, "projector");
     if (!p) return CG_ERR_NOMEM;
     layout_init(&p->g, D, oversample);
-    p->grid = cg_alloc_aligned(p->g.count * 2, sizeof(float), "projector Fourier grid");
+    p->grid = grid_alloc(p->g.count * 2, "projector Fourier grid");
     cg_complex *H = NULL;
     if (!p->grid) s = CG_ERR_NOMEM;
     else s = padded_fft(&p->g, vol, &H);
@@ -202,6 +223,18 @@ void cg_projector_slice(const cg_projector *p, const double A[9], cg_complex *sp
         const int kmax = row_kx_max(ky, D);
         const double bx = os * A[3] * ky, by = os * A[4] * ky, bz = os * A[5] * ky;
         for (int kx = 0; kx <= kmax; kx++) {
+            /* the grid is far larger than the caches and the path through it is a straight
+             * line: prefetch the four cache lines of the stencil PF points ahead */
+            enum { PF = 6 };
+            if (kx + PF <= kmax) {
+                double px = bx + ax * (kx + PF), py = by + ay * (kx + PF), pz = bz + az * (kx + PF);
+                if (px < 0) px = -px, py = -py, pz = -pz;
+                const float *c = G + 2 * (((size_t)(int)(pz + g->L) * g->ny + (int)(py + g->L)) * nx + (int)px);
+                __builtin_prefetch(c);
+                __builtin_prefetch(c + 2 * sy);
+                __builtin_prefetch(c + 2 * sz);
+                __builtin_prefetch(c + 2 * (sz + sy));
+            }
             double qx = bx + ax * kx, qy = by + ay * kx, qz = bz + az * kx;
             float sgn = 1.0f;
             if (qx < 0) {
@@ -246,8 +279,8 @@ static cg_status bp_create(cg_backprojector **out, int D, int oversample, int wi
     cg_backprojector *b = cg_calloc(1, sizeof *b, "back-projector");
     if (!b) return CG_ERR_NOMEM;
     layout_init(&b->g, D, oversample);
-    b->data = cg_alloc_aligned(b->g.count * 2, sizeof(float), "back-projector Fourier grid");
-    if (b->data && with_weight) b->weight = cg_alloc_aligned(b->g.count, sizeof(float), "back-projector weights");
+    b->data = grid_alloc(b->g.count * 2, "back-projector Fourier grid");
+    if (b->data && with_weight) b->weight = grid_alloc(b->g.count, "back-projector weights");
     if (!b->data || (with_weight && !b->weight)) {
         cg_backprojector_destroy(b);
         return CG_ERR_NOMEM;
