@@ -61,7 +61,7 @@ static int same_file(const char *a, const char *b) {
 }
 
 static void test_snr(const char *dir, double want) {
-    char p1[2048], p2[2048];
+    char p1[4096], p2[4096];
     snprintf(p1, sizeof p1, "%s/clean.mrcs", dir);
     snprintf(p2, sizeof p2, "%s/particles.mrcs", dir);
     cg_mrc_header h1, h2;
@@ -94,7 +94,7 @@ int main(void) {
     g_bin = getenv("CG_BIN");
     if (!g_bin || access(g_bin, X_OK) != 0) SKIP("CG_BIN (the built cryogen tool) is not set");
     const char *t = cg_test_tmpdir("simulate_cli");
-    char d[512];
+    char d[1024];
     snprintf(d, sizeof d, "%s", t);
     CHECK(sh("%s demo --out %s/demo --n 20 --box 32 -q > /dev/null", g_bin, d) == 0);
     const char *common = "--n 300 --snr 0.3 --seed 7 --shift-A 4 --astig-A 500 --defocus-A 8000:20000 -q";
