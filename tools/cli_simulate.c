@@ -37,7 +37,7 @@ static cg_status write_star(const cg_sim_config *cfg, const cg_sim_particle *par
 }
 
 static void summary(const cg_sim_config *cfg, const cg_sim_particle *parts, int64_t n, double sigma, double wall_s,
-                    double cpu_s, const char *dir) {
+                    double cpu_s, const char *dir, int no_clean) {
     double dmin = INFINITY, dmax = -INFINITY;
     for (int64_t i = 0; i < n; i++) {
         double d = 0.5 * (parts[i].ctf.defocus_u_A + parts[i].ctf.defocus_v_A);
@@ -53,7 +53,8 @@ static void summary(const cg_sim_config *cfg, const cg_sim_particle *parts, int6
     else printf("  CTF: off\n");
     printf("  time %.2f s wall, %.2f s CPU, %.0f images/s (%d threads)\n", wall_s, cpu_s, n / fmax(wall_s, 1e-9),
            cg_get_threads());
-    printf("  wrote %s/particles.mrcs, %s/clean.mrcs (noise-free), %s/particles.star (RELION 3.1)\n", dir, dir, dir);
+    if (no_clean) printf("  wrote %s/particles.mrcs, %s/particles.star (RELION 3.1)\n", dir, dir);
+    else printf("  wrote %s/particles.mrcs, %s/clean.mrcs (noise-free), %s/particles.star (RELION 3.1)\n", dir, dir, dir);
 }
 
 cg_status cg_tool_simulate(const float *vol, const cg_sim_config *cfg, const cg_sim_particle *parts, int64_t n,
@@ -78,14 +79,14 @@ cg_status cg_tool_simulate(const float *vol, const cg_sim_config *cfg, const cg_
         if (!clean || !noisy) s = CG_ERR_NOMEM;
     }
     if (s == CG_OK) s = cg_mrc_writer_open(&wn, pn, D, D, (float)cfg->pixel_size_A, prov);
-    if (s == CG_OK) s = cg_mrc_writer_open(&wc, pc, D, D, (float)cfg->pixel_size_A, prov);
+    if (s == CG_OK && !o->no_clean) s = cg_mrc_writer_open(&wc, pc, D, D, (float)cfg->pixel_size_A, prov);
     cg_progress pr;
     cg_progress_begin(&pr, o->command, "images", n);
     for (int64_t i0 = 0; s == CG_OK && i0 < n; i0 += batch) {
         int64_t m = n - i0 < batch ? n - i0 : batch;
-        s = cg_simulator_run(sim, parts + i0, m, i0, sigma, clean, noisy);
+        s = cg_simulator_run(sim, parts + i0, m, i0, sigma, wc ? clean : NULL, noisy);
         if (s == CG_OK) s = cg_mrc_writer_append(wn, noisy, m);
-        if (s == CG_OK) s = cg_mrc_writer_append(wc, clean, m);
+        if (s == CG_OK && wc) s = cg_mrc_writer_append(wc, clean, m);
         if (s == CG_OK && cg_interrupted())
             s = cg_error(CG_ERR_INTERRUPTED, "interrupted after %lld of %lld images; no output written",
                          (long long)(i0 + m), (long long)n);
@@ -96,13 +97,14 @@ cg_status cg_tool_simulate(const float *vol, const cg_sim_config *cfg, const cg_
         /* commit frees the writer whether or not it succeeds */
         s = cg_mrc_writer_commit(wn);
         wn = NULL;
-        if (s == CG_OK) s = cg_mrc_writer_commit(wc);
+        if (s == CG_OK && wc) s = cg_mrc_writer_commit(wc);
         wc = NULL;
         if (s == CG_OK) s = write_star(cfg, parts, n, ps, prov);
     }
     cg_mrc_writer_abort(wn);
     cg_mrc_writer_abort(wc);
-    if (s == CG_OK && !o->quiet_summary) summary(cfg, parts, n, sigma, cg_time_s() - t0, cg_cpu_time_s() - c0, o->out_dir);
+    if (s == CG_OK && !o->quiet_summary)
+        summary(cfg, parts, n, sigma, cg_time_s() - t0, cg_cpu_time_s() - c0, o->out_dir, o->no_clean);
     cg_simulator_destroy(sim);
     free(clean), free(noisy), free(pn), free(pc), free(ps);
     return s;

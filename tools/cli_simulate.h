@@ -9,6 +9,7 @@ typedef struct {
     const char *out_dir;
     const char *command;   /* "simulate" or "demo", recorded in the provenance */
     int quiet_summary;     /* 1: no summary lines */
+    int no_clean;          /* 1: do not write clean.mrcs */
 } cg_sim_output;
 
 /* parts[0..n) are the particles; vol is D^3 (cfg->D). On any failure or interrupt no final

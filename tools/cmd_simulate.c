@@ -69,7 +69,7 @@ static cg_status load_poses(const char *path, const cg_sim_config *cfg, int64_t 
 static int run(int argc, char **argv) {
     const char *volume = NULL, *poses = NULL, *out = NULL;
     int64_t n = 0;
-    int no_ctf = 0;
+    int no_ctf = 0, no_clean = 0;
     double pixel_A = 0, defocus[2] = {10000, 25000};
     cg_sim_config cfg = cg_sim_config_default();
     cfg.seed = 0;
@@ -87,6 +87,7 @@ static int run(int argc, char **argv) {
         {"snr", 0, CG_OPT_DOUBLE, &cfg.snr, "SNR", "signal variance (inside r <= D/2) / noise variance; 'inf': no noise"},
         {"seed", 0, CG_OPT_U64, &cfg.seed, "SEED", "random seed (poses, shifts, defocus, noise)"},
         {"no-ctf", 0, CG_OPT_FLAG, &no_ctf, NULL, "do not apply a CTF"},
+        {"no-clean", 0, CG_OPT_FLAG, &no_clean, NULL, "do not write DIR/clean.mrcs (halves the output)"},
         {"pixel-size-A", 0, CG_OPT_DOUBLE, &pixel_A, "A", "pixel size override (default: from the volume header)"},
         {"oversample", 0, CG_OPT_INT, &cfg.oversample, "P", "Fourier padding of the projector"},
         {0},
@@ -122,7 +123,7 @@ static int run(int argc, char **argv) {
         for (int64_t i = 0; parts && i < n; i++) cg_sim_draw_particle(&cfg, i, &parts[i]);
     }
     if (s == CG_OK) {
-        cg_sim_output o = {out, "simulate", 0};
+        cg_sim_output o = {out, "simulate", 0, no_clean};
         s = cg_tool_simulate(vol, &cfg, parts, n, &o);
     }
     free(vol);
