@@ -42,6 +42,7 @@ typedef struct {
     double cos2az, sin2az; /* cos(2 az), sin(2 az): dF without atan2 (see cg_ctf_eval) */
     double phase_shift_rad;
     double sqrt1mw2, w;
+    double amp_phase_rad; /* asin(w): sqrt(1-w^2) sin(chi) + w cos(chi) = sin(chi + asin w) */
     double bfac_quarter; /* B / 4 */
     double scale;
 } cg_ctf;

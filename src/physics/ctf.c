@@ -52,23 +52,23 @@ cg_status cg_ctf_init(cg_ctf *c, const cg_ctf_params *p) {
     c->phase_shift_rad = p->phase_shift_rad;
     c->w = p->amp_contrast;
     c->sqrt1mw2 = sqrt(1.0 - c->w * c->w);
+    c->amp_phase_rad = asin(c->w);
     c->bfac_quarter = 0.25 * p->bfactor_A2;
     c->scale = p->scale;
     return CG_OK;
 }
 
-/* Per-pixel evaluation as cg_ctf_eval, but chi (computed in double) is reduced to [-pi, pi]
- * before a float sincosf: accurate to ~1e-7 and about twice as fast as double sin + cos. */
+/* Per-pixel evaluation as cg_ctf_eval, rearranged for speed (the inner loop of simulation):
+ * - dF k^2 = sum_df k^2 + diff_df ((kx^2 - ky^2) cos 2az + 2 kx ky sin 2az): no division;
+ * - sqrt(1 - w^2) sin(chi) + w cos(chi) = sin(chi + asin w): one sine instead of two;
+ * - chi (double, up to hundreds of rad) is reduced to [-pi, pi] before a float sinf.
+ * Agrees with the double formula to ~1e-7 (test_ctf). */
 static inline float ctf_fast(const cg_ctf *c, double kx, double ky) {
-    double k2 = kx * kx + ky * ky;
-    double df = c->sum_df;
-    if (k2 > 0) df += c->diff_df * ((kx * kx - ky * ky) * c->cos2az + 2.0 * kx * ky * c->sin2az) / k2;
-    double chi = c->k1 * df * k2 - c->k2 * k2 * k2 + c->phase_shift_rad;
+    const double k2 = kx * kx + ky * ky;
+    const double dfk2 = c->sum_df * k2 + c->diff_df * ((kx * kx - ky * ky) * c->cos2az + 2.0 * kx * ky * c->sin2az);
+    double chi = c->k1 * dfk2 - c->k2 * k2 * k2 + c->phase_shift_rad + c->amp_phase_rad;
     chi -= 6.283185307179586 * nearbyint(chi * 0.15915494309189535);
-    float sn, cs;
-    sn = sinf((float)chi);
-    cs = cosf((float)chi);
-    double v = c->sqrt1mw2 * sn + c->w * cs;
+    double v = sinf((float)chi);
     if (c->bfac_quarter != 0) v *= exp(-c->bfac_quarter * k2);
     return (float)(c->scale * v);
 }
