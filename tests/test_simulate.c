@@ -42,6 +42,7 @@ int main(void) {
     /* in two uneven chunks, as the CLI's batches do: the noise is keyed by the global index */
     CHECK_OK(cg_simulator_run(s, p, 150, 0, sigma2, clean2, noisy2));
     CHECK_OK(cg_simulator_run(s, p + 150, n - 150, 150, sigma2, clean2 + 150 * n2, noisy2 + 150 * n2));
+    cg_simulator_destroy(s);
     CHECK(sigma1 == sigma2);
     CHECK(memcmp(clean1, clean2, 4 * n2 * n) == 0);
     CHECK(memcmp(noisy1, noisy2, 4 * n2 * n) == 0);
