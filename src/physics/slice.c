@@ -165,18 +165,28 @@ static cg_status padded_fft(const grid_layout *g, const float *vol, cg_complex *
         cg_fft_free(H);
         return s;
     }
-    memset(pad, 0, sizeof(float) * nreal);
-    for (int z = 0; z < D; z++) {
-        double gz = gridding_factor(z, D, M);
-        int zz = ((z - D / 2) % M + M) % M;
-        for (int y = 0; y < D; y++) {
-            double gzy = gz * gridding_factor(y, D, M);
-            int yy = ((y - D / 2) % M + M) % M;
-            const float *src = vol + ((size_t)z * D + y) * D;
-            float *dst = pad + ((size_t)zz * M + yy) * M;
-            for (int x = 0; x < D; x++) dst[((x - D / 2) % M + M) % M] = (float)(src[x] / (gzy * gridding_factor(x, D, M)));
-        }
+    double *gf = cg_malloc((size_t)D, sizeof(double), "gridding factors");
+    int *wrap = cg_malloc((size_t)D, sizeof(int), "index table");
+    if (!gf || !wrap) {
+        free(gf), free(wrap);
+        cg_fft_plan_destroy(plan);
+        cg_fft_free(pad);
+        cg_fft_free(H);
+        return CG_ERR_NOMEM;
     }
+    for (int i = 0; i < D; i++) {
+        gf[i] = 1.0 / gridding_factor(i, D, M);
+        wrap[i] = ((i - D / 2) % M + M) % M;
+    }
+    memset(pad, 0, sizeof(float) * nreal);
+    for (int z = 0; z < D; z++)
+        for (int y = 0; y < D; y++) {
+            const double gzy = gf[z] * gf[y];
+            const float *src = vol + ((size_t)z * D + y) * D;
+            float *dst = pad + ((size_t)wrap[z] * M + wrap[y]) * M;
+            for (int x = 0; x < D; x++) dst[wrap[x]] = (float)(src[x] * gzy * gf[x]);
+        }
+    free(gf), free(wrap);
     cg_fft_forward(plan, pad, H);
     cg_fft_plan_destroy(plan);
     cg_fft_free(pad);
@@ -207,13 +217,20 @@ cg_status cg_projector_create(cg_projector **out, const float *vol, int D, int o
     for (int zp = -g->L; zp < g->L; zp++)
         for (int y = -g->L; y <= g->L; y++) {
             float *row = p->grid + 4 * (((size_t)(zp + g->L) * g->ny + (y + g->L)) * g->nx);
-            for (int x = 0; x <= g->L; x++)
-                for (int dz = 0; dz < 2; dz++) {
-                    int conj;
+            for (int dz = 0; dz < 2; dz++) {
+                /* x <= M/2: a plain copy of one row of H; beyond: the Hermitian mirror */
+                int conj, xdirect = g->M / 2 < g->L ? g->M / 2 : g->L;
+                const float *hrow = h + 2 * half_index(0, y, zp + dz, g->M, &conj);
+                for (int x = 0; x <= xdirect; x++) {
+                    row[4 * x + 2 * dz] = hrow[2 * x];
+                    row[4 * x + 2 * dz + 1] = hrow[2 * x + 1];
+                }
+                for (int x = xdirect + 1; x <= g->L; x++) {
                     size_t i = half_index(x, y, zp + dz, g->M, &conj);
                     row[4 * x + 2 * dz] = h[2 * i];
                     row[4 * x + 2 * dz + 1] = conj ? -h[2 * i + 1] : h[2 * i + 1];
                 }
+            }
         }
     cg_fft_free(H);
     *out = p;
@@ -474,17 +491,19 @@ cg_status cg_backprojector_finish(cg_backprojector *b, float *vol) {
     symmetrise_plane(H, M, 0, m3);
     if (M % 2 == 0) symmetrise_plane(H, M, M / 2, m3);
     cg_fft_inverse(plan, H, pad);
-    for (int z = 0; z < D; z++) {
-        double gz = gridding_factor(z, D, M);
-        int zz = ((z - D / 2) % M + M) % M;
-        for (int y = 0; y < D; y++) {
-            double gzy = gz * gridding_factor(y, D, M);
-            int yy = ((y - D / 2) % M + M) % M;
-            const float *src = pad + ((size_t)zz * M + yy) * M;
-            float *dst = vol + ((size_t)z * D + y) * D;
-            for (int x = 0; x < D; x++) dst[x] = (float)(src[((x - D / 2) % M + M) % M] / (gzy * gridding_factor(x, D, M)));
-        }
+    double gf[2048]; /* D <= 2048 (check_sizes) */
+    int wrap[2048];
+    for (int i = 0; i < D; i++) {
+        gf[i] = 1.0 / gridding_factor(i, D, M);
+        wrap[i] = ((i - D / 2) % M + M) % M;
     }
+    for (int z = 0; z < D; z++)
+        for (int y = 0; y < D; y++) {
+            const double gzy = gf[z] * gf[y];
+            const float *src = pad + ((size_t)wrap[z] * M + wrap[y]) * M;
+            float *dst = vol + ((size_t)z * D + y) * D;
+            for (int x = 0; x < D; x++) dst[x] = (float)(src[wrap[x]] * gzy * gf[x]);
+        }
     cg_fft_plan_destroy(plan);
     cg_fft_free(H);
     cg_fft_free(pad);
