@@ -42,7 +42,9 @@ static cg_status resample_all(const source *src, int64_t n, int D, int D2, cg_mr
     for (int64_t i0 = 0; s == CG_OK && i0 < n; i0 += batch) {
         int64_t m = n - i0 < batch ? n - i0 : batch;
         int failed = 0;
+#ifdef CG_HAVE_OPENMP
 #pragma omp parallel for schedule(dynamic, 8) num_threads(nt) reduction(| : failed)
+#endif
         for (int64_t j = 0; j < m; j++) {
 #ifdef CG_HAVE_OPENMP
             int t = omp_get_thread_num();

@@ -149,12 +149,16 @@ cg_status cg_simulator_run(cg_simulator *s, const cg_sim_particle *parts, int64_
     int failed = 0;
     int64_t bad = -1;
     char msg[512] = "";
+#ifdef CG_HAVE_OPENMP
 #pragma omp parallel for schedule(dynamic, 4) num_threads(s->nws)
+#endif
     for (int64_t j = 0; j < count; j++) {
         sim_ws *w = &s->ws[thread_id()];
         float *out = noisy ? noisy + (size_t)j * n2 : clean + (size_t)j * n2;
         if (clean_image(s, w, &parts[j], first_index + j, out) != CG_OK) {
+#ifdef CG_HAVE_OPENMP
 #pragma omp critical(cg_sim_error)
+#endif
             if (!failed || first_index + j < bad) {
                 failed = 1;
                 bad = first_index + j;
