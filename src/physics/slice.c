@@ -117,10 +117,10 @@ static inline int row_kx_max(int ky, int D) {
     return k;
 }
 
-/* Grid memory: 2 MiB aligned and marked for transparent huge pages. The stencil's y and z
- * neighbours are 8 (L+1) and 8 (L+1)(2L+1) bytes apart, so with 4 KiB pages nearly every
- * corner of every interpolation is a TLB miss on grids of tens of MB (D >= 128); huge pages
- * halve the slice time there. Freed with free(). */
+/* Grid memory: 2 MiB aligned and marked for transparent huge pages, since the stencil's y and
+ * z neighbours are far apart (many TLB entries per slice on grids of tens of MB). Advisory
+ * only: on the development machine it made no measurable difference (the slice is bound by
+ * cache misses, which prefetching and the z-paired layout address). Freed with free(). */
 static void *grid_alloc(size_t nfloat, const char *what) {
     const size_t align = (size_t)2 << 20;
     size_t bytes = nfloat * sizeof(float);
