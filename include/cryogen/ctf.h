@@ -39,6 +39,7 @@ typedef struct {
     double sum_df;  /* (dU + dV) / 2 */
     double diff_df; /* (dU - dV) / 2 */
     double az;      /* defocus angle, rad */
+    double cos2az, sin2az; /* cos(2 az), sin(2 az): dF without atan2 (see cg_ctf_eval) */
     double phase_shift_rad;
     double sqrt1mw2, w;
     double bfac_quarter; /* B / 4 */
@@ -50,11 +51,12 @@ cg_status cg_ctf_init(cg_ctf *c, const cg_ctf_params *p);
 
 double cg_electron_wavelength_A(double voltage_kV);
 
-/* CTF at spatial frequency (kx, ky) in cycles/A. */
+/* CTF at spatial frequency (kx, ky) in cycles/A. Thread-safe (c is read only). */
 static inline double cg_ctf_eval(const cg_ctf *c, double kx, double ky);
 
 /* Fill a D x (D/2+1) half-complex grid in FFT layout (row index iy -> ky = freq(iy, D),
- * column ix -> kx = ix), frequencies divided by D * pixel_size_A. out[iy*(D/2+1) + ix]. */
+ * column ix -> kx = ix), frequencies divided by D * pixel_size_A. out[iy*(D/2+1) + ix] = CTF
+ * (every point, no radius limit). Thread-safe; no allocation. */
 void cg_ctf_fill_half(const cg_ctf *c, int D, double pixel_size_A, float *out);
 
 /* ---- inline implementation ---- */
@@ -63,9 +65,9 @@ static inline double cg_ctf_eval(const cg_ctf *c, double kx, double ky) {
     double k2 = kx * kx + ky * ky;
     double df = c->sum_df;
     if (k2 > 0) {
-        /* cos(2 (phi - az)) = ((kx^2 - ky^2) cos 2az + 2 kx ky sin 2az) / k^2 */
-        double phi = atan2(ky, kx);
-        df += c->diff_df * cos(2.0 * (phi - c->az));
+        /* dU cos^2(phi - az) + dV sin^2(phi - az) = sum_df + diff_df cos(2 (phi - az)), and
+         * cos(2 (phi - az)) = ((kx^2 - ky^2) cos 2az + 2 kx ky sin 2az) / k^2: no atan2. */
+        df += c->diff_df * ((kx * kx - ky * ky) * c->cos2az + 2.0 * kx * ky * c->sin2az) / k2;
     }
     double chi = c->k1 * df * k2 - c->k2 * k2 * k2 + c->phase_shift_rad;
     double v = c->sqrt1mw2 * sin(chi) + c->w * cos(chi);

@@ -15,6 +15,11 @@
  *
  * Stacks are read through mmap, so a stack larger than memory can be processed image by image;
  * cg_mrc_stack_read is thread-safe.
+ *
+ * Conventions kept as stored: nxstart/nystart/nzstart are the column/row/section starts of the
+ * file (not permuted); cella, m and origin are per X, Y, Z axis by definition and need no
+ * permutation. Mode 0 is read as signed int8 (MRC2014), even from old IMOD files.
+ * See docs/io.md and https://www.ccpem.ac.uk/mrc_format/mrc2014.php.
  */
 #pragma once
 #include <stdint.h>
@@ -61,6 +66,27 @@ cg_status cg_mrc_read(const char *path, cg_mrc_header *h, float **data);
 cg_status cg_mrc_write(const char *path, const float *data, int nx, int ny, int nz, float pixel_size_A, int is_stack,
                        const char *label);
 
+/* ---- additions beyond the first contract ---- */
+
+/* "int8", "int16", "float32", "uint16", "float16", or "unknown". */
+const char *cg_mrc_mode_name(int mode);
+/* Bytes per value of a readable mode, 0 for others. */
+int cg_mrc_mode_bytes(int mode);
+
+/* Parse and validate a header held in memory: `buf` holds at least the first 1024 bytes,
+ * `total_size` is the size of the whole file (used for every size check), `name` is used in
+ * messages. */
+cg_status cg_mrc_parse_header(const void *buf, size_t len, int64_t total_size, const char *name, cg_mrc_header *h);
+
+/* cg_mrc_read on a file image held in memory (for fuzzers and tests). Never reads past len. */
+cg_status cg_mrc_read_memory(const void *buf, size_t len, const char *name, cg_mrc_header *h, float **data);
+
+/* cg_mrc_write in another mode (0, 1, 2, 6 or 12), for test files and compact outputs.
+ * Integer modes round to nearest; a value outside the mode's range (or not finite) is an error
+ * (CG_ERR_RANGE) and no file is left behind. Float16 rounds to nearest even; |x| > 65504 fails. */
+cg_status cg_mrc_write_mode(const char *path, const float *data, int nx, int ny, int nz, float pixel_size_A,
+                            int is_stack, const char *label, int mode);
+
 /* ---- memory-mapped stack for reading image by image ---- */
 typedef struct cg_mrc_stack cg_mrc_stack;
 cg_status cg_mrc_stack_open(cg_mrc_stack **out, const char *path);
@@ -76,6 +102,9 @@ typedef struct cg_mrc_writer cg_mrc_writer;
 cg_status cg_mrc_writer_open(cg_mrc_writer **out, const char *path, int nx, int ny, float pixel_size_A,
                              const char *label);
 cg_status cg_mrc_writer_append(cg_mrc_writer *w, const float *images, int64_t count);
+/* As cg_mrc_writer_open with the values stored in `mode` (see cg_mrc_write_mode). */
+cg_status cg_mrc_writer_open_mode(cg_mrc_writer **out, const char *path, int nx, int ny, float pixel_size_A,
+                                  const char *label, int mode);
 /* Writes the final header (count, statistics) and renames into place; frees w. */
 cg_status cg_mrc_writer_commit(cg_mrc_writer *w);
 /* Removes the temporary file; frees w; accepts NULL. */

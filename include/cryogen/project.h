@@ -38,14 +38,20 @@ void cg_spectrum_shift(cg_complex *spec, int D, double sx_px, double sy_px);
 void cg_spectrum_mul_real(cg_complex *spec, int D, const float *ctf_half);
 
 /* ---- Fourier-slice projector ----
- * Created once per volume: gridding pre-correction (divide by sinc^2 of the trilinear kernel),
- * zero padding by `oversample` (2 recommended), 3D FFT. A slice is read by trilinear
- * interpolation on the padded grid, up to radius D/2 (zero beyond). */
+ * Created once per volume: gridding pre-correction (divide by prod_axes sinc^2((i - D/2) / M),
+ * the transform of the trilinear kernel on the padded grid, M = oversample * D), zero padding
+ * by `oversample` (2 recommended; 1..4 accepted), 3D FFT. A slice is read by trilinear
+ * interpolation on the padded grid at oversample * A^T (kx, ky, 0), using the Hermitian half
+ * grid (conj of the mirror point where the x component is negative), for |k| < D/2 strictly
+ * (zero at and beyond radius D/2, so even-D Nyquist terms are zero).
+ * create: vol is D^3 floats v[z][y][x], not kept; memory about 8 (M/2+2)(M+3)^2 bytes.
+ * Errors: CG_ERR_ARG (D outside [2, 2048], oversample outside [1, 4]), CG_ERR_NOMEM. */
 typedef struct cg_projector cg_projector;
 cg_status cg_projector_create(cg_projector **out, const float *vol, int D, int oversample);
 void cg_projector_destroy(cg_projector *p); /* accepts NULL */
 int cg_projector_size(const cg_projector *p);
-/* Spectrum of the projection at rotation A (row-major double[9]). */
+/* Spectrum of the projection at rotation A (row-major double[9]), written (=) to spec
+ * (D*(D/2+1), every element). Thread-safe, no allocation: the inner loop of every method. */
 void cg_projector_slice(const cg_projector *p, const double A[9], cg_complex *spec);
 /* Convenience: the real-space projection image (D*D) through w. */
 void cg_projector_project(const cg_projector *p, const double A[9], cg_image_fft *w, cg_complex *spec_scratch,
@@ -53,19 +59,43 @@ void cg_projector_project(const cg_projector *p, const double A[9], cg_image_fft
 
 /* ---- exact adjoint of the Fourier-slice projector ----
  * Accumulates spectra with the transpose of the slice interpolation into the padded grid,
- * then applies the transposes of the FFT, padding and gridding correction, so that
- * <project(v, A), y> == <v, backproject(y, A)> to float precision. */
+ * then applies the transposes of the FFT, padding and gridding correction. Exact statement:
+ * for a real image y with Y = cg_image_to_spectrum(y), inserting Y at A and finishing gives
+ *     vol = P_A^T y,  i.e.  <cg_projector_project(v, A), y> == <v, vol>  (real inner products)
+ * to float precision. Equivalently, for spectra, sum over the FULL Hermitian grid of
+ * Re(slice(v) conj Y) == D^2 <v, vol>. Memory as for the projector.
+ *
+ * The same splat kernel serves RELION-style reconstruction (see _create_weighted). */
 typedef struct cg_backprojector cg_backprojector;
 cg_status cg_backprojector_create(cg_backprojector **out, int D, int oversample);
+/* As _create, plus a real weight grid in the same layout, filled by _insert_weighted. */
+cg_status cg_backprojector_create_weighted(cg_backprojector **out, int D, int oversample);
 void cg_backprojector_destroy(cg_backprojector *b); /* accepts NULL */
-void cg_backprojector_reset(cg_backprojector *b);
+void cg_backprojector_reset(cg_backprojector *b);   /* zero data (and weights) */
 /* Accumulate the adjoint of cg_projector_slice for one spectrum. Not thread-safe on one b:
  * give each thread its own and cg_backprojector_add them in a fixed order. */
 void cg_backprojector_insert(cg_backprojector *b, const double A[9], const cg_complex *spec);
-/* dst += src (same D and oversample). */
+/* RELION-style splat (backprojector.cpp backproject2Dto3D): for every spectrum point with
+ * |k| < D/2, at q = oversample * A^T (kx, ky, 0) (mirrored with conj where q_x < 0), the 8
+ * trilinear corners get  data += w_j * spec[k]  and, if b has weights,
+ * weight += w_j * (spec_weight ? spec_weight[k] : 1). No 1/D^2 or Hermitian factor: each
+ * half-grid point is splatted once, as RELION does. For reconstruction pass spec = X * ctf
+ * (after shifting by +origin) and spec_weight = ctf^2 (both D*(D/2+1)). Same threading rule. */
+void cg_backprojector_insert_weighted(cg_backprojector *b, const double A[9], const cg_complex *spec,
+                                      const float *spec_weight);
+/* dst += src (same D and oversample; weights added where both have them). */
 void cg_backprojector_add(cg_backprojector *dst, const cg_backprojector *src);
-/* vol (D^3) = adjoint applied to everything inserted. */
+/* vol (D^3) = adjoint applied to everything inserted with cg_backprojector_insert (=, not +=).
+ * Allocates temporary FFT buffers (CG_ERR_NOMEM). */
 cg_status cg_backprojector_finish(cg_backprojector *b, float *vol);
+/* M = oversample * D, the padded box of the grid. */
+int cg_backprojector_padded_size(const cg_backprojector *b);
+/* The accumulated grids folded (=) into FFT layout of the padded box: data_half and
+ * weight_half are M*M*(M/2+1) arrays, index (z*M + y)*(M/2+1) + x, signed frequency
+ * cg_fft_freq(i, M) in cycles per padded box (image frequency k maps to oversample * k).
+ * Either may be NULL; weight_half needs a weighted b (else CG_ERR_ARG). Points splatted
+ * outside the half grid are folded in with their Hermitian mirror (conj for data). */
+cg_status cg_backprojector_get_grid(const cg_backprojector *b, cg_complex *data_half, float *weight_half);
 
 /* ---- real-space projector: line sums along z with trilinear interpolation ---- */
 /* img (D*D) = P_A vol. */

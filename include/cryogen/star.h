@@ -8,7 +8,10 @@
  * values but the loop declares 11 labels".
  *
  * Labels are stored without the leading underscore ("rlnImageName"); block names without
- * "data_" ("particles", "optics", "" for a bare `data_`).
+ * "data_" ("particles", "optics", "" for a bare `data_`). Lookups accept a label with or
+ * without the underscore. Key-value blocks always have exactly one row. One row per line
+ * (as RELION reads and writes); comments other than "# version N" are not kept.
+ * Layout and limits: src/io/star_internal.h (one string pool, 4 GiB of text at most).
  */
 #pragma once
 #include <stdint.h>
@@ -49,7 +52,9 @@ int cg_star_find_col(const cg_star_block *b, const char *label); /* -1 if absent
  * label exists its index is returned and nothing changes. */
 int cg_star_add_col(cg_star_block *b, const char *label, const char *fill);
 
-/* Raw text of a cell (never NULL for valid row/col). */
+/* Raw text of a cell (never NULL; "" for an invalid row/col). The pointer stays valid until
+ * the next cg_star_set / add_col / add_row on any block of the same cg_star (the string pool
+ * may move). Reads are thread-safe while nobody modifies the cg_star. */
 const char *cg_star_get(const cg_star_block *b, int64_t row, int col);
 /* Typed reads; errors name the file, block, row (1-based), label and the offending text. */
 cg_status cg_star_get_double(const cg_star_block *b, int64_t row, int col, double *out);
@@ -61,6 +66,14 @@ cg_status cg_star_set(cg_star_block *b, int64_t row, int col, const char *value)
 /* Writes the value with the printf format `fmt` (NULL: "%.6f"). */
 cg_status cg_star_set_double(cg_star_block *b, int64_t row, int col, double value, const char *fmt);
 cg_status cg_star_set_int(cg_star_block *b, int64_t row, int col, int64_t value);
+
+/* ---- additions beyond the first contract ---- */
+/* Source line of a row (1-based), 0 for rows created in memory or an invalid row. */
+int64_t cg_star_row_line(const cg_star_block *b, int64_t row);
+/* Source line of the block's data_ header, 0 if created in memory. */
+int64_t cg_star_block_line(const cg_star_block *b);
+/* The file a block belongs to (for cg_star_path in messages). */
+const cg_star *cg_star_block_owner(const cg_star_block *b);
 
 #ifdef __cplusplus
 }
