@@ -72,6 +72,18 @@ void cg_fsc_summarise(cg_fsc_result *r);
  * volume is transformed once; memory ~ nvol * N^3 * 4 bytes. mask may be NULL. */
 cg_status cg_fsc_matrix(const float *const *vols, int nvol, int N, const float *mask, double *area);
 
+/* ---------------------------------------------------------------- FSC output ------------ */
+/* The FSC as a JSON object (no trailing newline): box, pixel size, thresholds, area and the
+ * per-shell table (shell, frequency 1/A, resolution A, FSC); `indent` spaces before each line
+ * after the first. Infinite resolutions (shell 0) are written as null. */
+void cg_fsc_json_write(FILE *f, const cg_fsc_result *r, int indent);
+/* SVG plot of one or more FSC curves against spatial frequency (1/A, resolution in A on the top
+ * axis) with the 0.5 and 0.143 lines; labels[i] may be NULL. Written atomically. */
+cg_status cg_fsc_plot_save(const char *path, const cg_fsc_result *const *curves, const char *const *labels,
+                           int ncurves, const char *title);
+/* Per-shell table on a stream: "# shell  freq_invA  resolution_A  fsc" then one row per shell. */
+void cg_fsc_table_write(FILE *f, const cg_fsc_result *r);
+
 /* ---------------------------------------------------------------- masks ----------------- */
 /* Soft sphere about the centre: 1 for r <= radius_px, a raised cosine
  * 0.5 (1 + cos(pi (r - radius) / edge)) for radius < r < radius + edge, 0 beyond. */

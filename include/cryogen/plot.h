@@ -55,7 +55,7 @@ typedef struct {
     const char *const *row_labels;  /* may be NULL: 0-based indices */
     const char *const *col_labels;  /* may be NULL */
     double vmin, vmax;              /* vmin == vmax: data range */
-    int annotate;                   /* 1: print each value in its cell (format "%.3g") */
+    int annotate;                   /* 1: print each value in its cell (format "%.3f", cells of 26 px or more) */
     int cell_px;                    /* 0: chosen from the size */
 } cg_heatmap;
 

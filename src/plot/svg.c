@@ -130,7 +130,7 @@ static void draw_x2_reciprocal(FILE *f, const cg_line_plot *p, const frame *fr) 
     for (size_t i = 0; i < sizeof nice / sizeof nice[0]; i++) {
         for (double scale = 1e-3; scale <= 1e3; scale *= 1000) {
             double v = nice[i] * scale, x = 1.0 / v;
-            if (x <= fr->x0 || x > fr->x1) continue;
+            if (x < fr->x0 + 0.04 * (fr->x1 - fr->x0) || x > fr->x1) continue;
             double px = fx(fr, x);
             if (px - last < 36) continue;
             last = px;
@@ -263,8 +263,8 @@ static void heat_colorbar(FILE *f, const cg_heatmap *h, double x, double top, do
     }
     if (h->colorbar_label) {
         char rot[96];
-        snprintf(rot, sizeof rot, "transform=\"rotate(90 %.1f %.1f)\"", x + 70, top + height / 2);
-        text_el(f, x + 70, top + height / 2, "middle", 13, rot, h->colorbar_label);
+        snprintf(rot, sizeof rot, "transform=\"rotate(90 %.1f %.1f)\"", x + 84, top + height / 2);
+        text_el(f, x + 84, top + height / 2, "middle", 13, rot, h->colorbar_label);
     }
 }
 
@@ -273,7 +273,7 @@ cg_status cg_plot_heatmap_write(FILE *f, const cg_heatmap *h) {
     int big = h->nrows > h->ncols ? h->nrows : h->ncols;
     double cell = h->cell_px > 0 ? h->cell_px : fmax(3.0, fmin(48.0, 560.0 / big));
     double left = 90, top = 50, gw = cell * h->ncols, gh = cell * h->nrows;
-    int W = (int)(left + gw + 120), Hh = (int)(top + gh + 90);
+    int W = (int)(left + gw + 140), Hh = (int)(top + gh + 90);
     double lo, hi;
     heat_range(h, &lo, &hi);
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -290,7 +290,7 @@ cg_status cg_plot_heatmap_write(FILE *f, const cg_heatmap *h) {
             fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\"/>\n", left + j * cell,
                     top + i * cell, cell + 0.3, cell + 0.3, col);
             if (h->annotate && cell >= 26 && isfinite(v)) {
-                snprintf(lab, sizeof lab, "%.3g", v);
+                snprintf(lab, sizeof lab, "%.3f", v);
                 text_el(f, left + (j + 0.5) * cell, top + (i + 0.5) * cell + 4, "middle", cell >= 40 ? 11 : 9,
                         (v - lo) / (hi - lo) > 0.6 ? "fill=\"black\"" : "fill=\"white\"", lab);
             }
