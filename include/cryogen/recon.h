@@ -3,7 +3,8 @@
  *
  * Per image (cg_recon_insert_image): FFT of the centred image, shift by +origin, multiply by
  * the CTF c; splat data X*c and weight c^2 into a 2x-padded Fourier grid by trilinear
- * interpolation up to |k| < D/2 (physics' cg_backprojector_insert_weighted). As RELION does,
+ * interpolation up to |k| <= D/2 (src/recon/splat.c; the same sums as physics'
+ * cg_backprojector_insert_weighted, in a layout with data and weight interleaved). As RELION does,
  * the half-line kx = 0, ky < 0 of every image is left out (it is the Hermitian mirror of
  * ky > 0, so each independent Fourier sample is inserted once).
  * Finish (cg_recon_finish): Hermitian sum on the kx = 0 plane, optional Wiener term, RELION's
@@ -25,7 +26,7 @@
  * cg_recon_accum_add; the finish is deterministic for any thread count. Results depend on the
  * thread count only through the floating-point order of the per-thread sums (documented,
  * tested equal to within float rounding). Memory: an accumulator holds about 12 D^3 bytes per
- * half; the finish needs about 40 D^3 bytes.
+ * half (per thread); the finish needs about 40 D^3 bytes.
  *
  * References: RELION 3.1 src/backprojector.cpp (backproject, enforceHermitianSymmetry,
  * reconstruct, convoluteBlobRealSpace, windowToOridimRealSpace, griddingCorrect),

@@ -2,8 +2,8 @@
  *
  * Steps (RELION 3.1 BackProjector::reconstruct with do_map = false unless a Wiener SSNR is
  * given; see include/cryogen/recon.h):
- *   1. fold the splat grids into the FFT layout of the padded box M = 2D (physics'
- *      cg_backprojector_get_grid) and sum Hermitian pairs on the kx = 0 plane
+ *   1. fold the splat grids into the FFT layout of the padded box M = 2D (splat.c) and
+ *      sum Hermitian pairs on the kx = 0 plane
  *      (enforceHermitianSymmetry: data(y,z) + conj data(-y,-z), weights added);
  *   2. optional Wiener term: W += mean_shell(W) / SSNR(shell), shell = round(|q| / 2);
  *   3. gridding weights w (double), 1 inside |q| < D and 0 outside, then `iter` times
@@ -76,6 +76,16 @@ static inline int q2_at(int M, int z, int y, int x) {
     return x * x + qy * qy + qz * qz;
 }
 
+/* Number of x >= 0 in row (z, y) with x^2 + qy^2 + qz^2 < D^2 (the reconstruction sphere). */
+static inline int row_len(int M, int D, int z, int y) {
+    int qz = cg_fft_freq(z, M), qy = cg_fft_freq(y, M), r2 = D * D - qy * qy - qz * qz;
+    if (r2 <= 0) return 0;
+    int x = (int)sqrt((double)r2);
+    while (x * x >= r2) x--;
+    while ((x + 1) * (x + 1) < r2) x++;
+    return x + 1;
+}
+
 static void hermitian_x0(grids *g) {
     const int M = g->M, nh = g->nh;
     for (int z = 0; z < M; z++)
@@ -116,54 +126,60 @@ static cg_status add_wiener(grids *g, const double *ssnr) {
     return CG_OK;
 }
 
-/* RELION's table of the normalised blob transform: tab[i] at rval = i * 0.5 / BLOB_TABLE. */
-static void blob_table(float *tab) {
+/* RELION's table of the normalised blob transform at integer squared radii: the real-space
+ * multiplier at distance r = sqrt(r2) voxels of the padded box M is tab_ftblob(r / M), RELION's
+ * 10000-step table on [0, 0.5) read by truncation, 0 beyond. Indexing by the integer r2 avoids
+ * a square root per voxel and per iteration. tab has 3 (M/2)^2 + 1 entries. */
+static void blob_table_r2(float *tab, int M) {
     const double sampling = 0.5 / BLOB_TABLE, f0 = blob_ft_raw(0.0);
-    for (int i = 0; i < BLOB_TABLE; i++) tab[i] = (float)(blob_ft_raw(i * sampling) / f0);
+    const int n = 3 * (M / 2) * (M / 2) + 1;
+    for (int r2 = 0; r2 < n; r2++) {
+        int idx = (int)(sqrt((double)r2) / M / sampling);
+        tab[r2] = idx < BLOB_TABLE ? (float)(blob_ft_raw(idx * sampling) / f0) : 0.0f;
+    }
 }
 
 /* Multiply a real M^3 array (origin at index 0) by the blob transform of the radius. */
 static void blob_multiply(float *real, int M, const float *tab) {
-    const double scale = 1.0 / (M * (0.5 / BLOB_TABLE)); /* r -> table index */
 #pragma omp parallel for schedule(static)
     for (int z = 0; z < M; z++) {
         int qz = cg_fft_freq(z, M);
         for (int y = 0; y < M; y++) {
-            int qy = cg_fft_freq(y, M);
+            int qy = cg_fft_freq(y, M), r2zy = qz * qz + qy * qy;
             float *row = real + ((size_t)z * M + y) * M;
             for (int x = 0; x < M; x++) {
                 int qx = cg_fft_freq(x, M);
-                int idx = (int)(sqrt((double)qx * qx + qy * qy + qz * qz) * scale);
-                row[x] = idx < BLOB_TABLE ? row[x] * tab[idx] : 0.0f;
+                row[x] *= tab[r2zy + qx * qx];
             }
         }
     }
 }
 
 /* Step 3: w (double, nc) from the weights, `iter` Pipe-Menon iterations. */
-static void gridding_weights(const grids *g, int iter, cg_fft_plan *plan, cg_complex *F, float *real, double *w,
-                             const float *tab) {
+static cg_status gridding_weights(const grids *g, int iter, const cg__fft3 *plan, cg_complex *F, float *real,
+                                  double *w, const float *tab) {
     const int M = g->M, nh = g->nh, D = g->D;
 #pragma omp parallel for schedule(static)
     for (int z = 0; z < M; z++)
         for (int y = 0; y < M; y++)
-            for (int x = 0; x < nh; x++) w[((size_t)z * M + y) * nh + x] = q2_at(M, z, y, x) < D * D ? 1.0 : 0.0;
+            for (int x = 0, n = row_len(M, D, z, y); x < nh; x++) w[((size_t)z * M + y) * nh + x] = x < n ? 1.0 : 0.0;
     for (int it = 0; it < iter; it++) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < g->nc; i++) F[i] = (float)(w[i] * g->W[i]);
-        cg_fft_inverse(plan, F, real);
-        blob_multiply(real, M, tab);
-        cg_fft_forward(plan, real, F);
+        cg_status st = cg__fft3_inverse(plan, F, real);
+        if (!st) blob_multiply(real, M, tab);
+        if (!st) st = cg__fft3_forward(plan, real, F);
+        if (st) return st;
 #pragma omp parallel for schedule(static)
         for (int z = 0; z < M; z++)
             for (int y = 0; y < M; y++)
-                for (int x = 0; x < nh; x++) {
-                    if (q2_at(M, z, y, x) >= D * D) continue;
+                for (int x = 0, n = row_len(M, D, z, y); x < n; x++) {
                     size_t i = ((size_t)z * M + y) * nh + x;
-                    double a = cabsf(F[i]);
+                    double re = crealf(F[i]), im = cimagf(F[i]), a = sqrt(re * re + im * im);
                     w[i] /= a > 1e-6 ? a : 1e-6;
                 }
     }
+    return CG_OK;
 }
 
 /* RELION softMaskOutsideMap(vol, radius D/2, cosine width 3), centre D/2. */
@@ -195,16 +211,21 @@ static void soft_mask_outside(float *vol, int D) {
 }
 
 /* Step 4 after the weights: data * w -> inverse FFT -> window -> mask -> sinc^2 correction. */
-static void to_volume(const grids *g, const double *w, cg_fft_plan *plan, cg_complex *F, float *real, float *vol) {
+static cg_status to_volume(const grids *g, const double *w, const cg__fft3 *plan, cg_complex *F, float *real,
+                           float *vol) {
     const int M = g->M, D = g->D, nh = g->nh;
 #pragma omp parallel for schedule(static)
     for (int z = 0; z < M; z++)
         for (int y = 0; y < M; y++)
-            for (int x = 0; x < nh; x++) {
+            for (int x = 0, n = row_len(M, D, z, y); x < nh; x++) {
                 size_t i = ((size_t)z * M + y) * nh + x;
-                F[i] = q2_at(M, z, y, x) < D * D ? (float)w[i] * g->H[i] : 0;
+                /* RELION (single precision) caps the weights at 1e20: where nothing was
+                 * inserted w grows without bound and inf * 0 would give NaN */
+                double wi = w[i] < 1e20 ? w[i] : 1e20;
+                F[i] = x < n ? (float)wi * g->H[i] : 0;
             }
-    cg_fft_inverse(plan, F, real);
+    cg_status st = cg__fft3_inverse(plan, F, real);
+    if (st) return st;
 #pragma omp parallel for schedule(static)
     for (int z = 0; z < D; z++)
         for (int y = 0; y < D; y++)
@@ -222,17 +243,19 @@ static void to_volume(const grids *g, const double *w, cg_fft_plan *plan, cg_com
                 double a = M_PI * r / M, s = sin(a) / a;
                 vol[((size_t)z * D + y) * D + x] /= (float)(s * s);
             }
+    return CG_OK;
 }
 
 static cg_status fold_grids(const cg_recon_accum *a, int half, grids *g) {
-    cg_status st = cg_backprojector_get_grid(a->bp[half < 0 ? 0 : half], g->H, g->W);
-    if (st || half >= 0 || a->nhalves == 1) return st;
+    cg__grid_fold(&a->grid[half < 0 ? 0 : half], g->H, g->W);
+    if (half >= 0 || a->nhalves == 1) return CG_OK;
     cg_complex *H2 = cg_fft_alloc_complex(g->nc);
     float *W2 = cg_fft_alloc_real(g->nc);
-    if (!H2 || !W2) st = CG_ERR_NOMEM;
-    if (!st) st = cg_backprojector_get_grid(a->bp[1], H2, W2);
-    if (!st)
+    cg_status st = (!H2 || !W2) ? CG_ERR_NOMEM : CG_OK;
+    if (!st) {
+        cg__grid_fold(&a->grid[1], H2, W2);
         for (size_t i = 0; i < g->nc; i++) g->H[i] += H2[i], g->W[i] += W2[i];
+    }
     cg_fft_free(H2);
     cg_fft_free(W2);
     return st;
@@ -248,27 +271,26 @@ cg_status cg_recon_finish(const cg_recon_accum *a, int half, const cg_recon_fini
         return cg_error(CG_ERR_ARG, "reconstruction: %d gridding iterations (0 to 1000)", p.gridding_iter);
     grids g = {.D = a->D, .M = 2 * a->D, .nh = a->D + 1};
     g.nc = (size_t)g.M * g.M * g.nh;
-    int dims[3] = {g.M, g.M, g.M};
-    cg_fft_plan *plan = NULL;
+    cg__fft3 *plan = NULL;
     g.H = cg_fft_alloc_complex(g.nc);
     g.W = cg_fft_alloc_real(g.nc);
     cg_complex *F = cg_fft_alloc_complex(g.nc);
     float *real = cg_fft_alloc_real((size_t)g.M * g.M * g.M);
     double *w = cg_malloc(g.nc, sizeof(double), "gridding weights");
-    float *tab = cg_malloc(BLOB_TABLE, sizeof(float), "blob table");
-    cg_status st = (!g.H || !g.W || !F || !real || !w || !tab) ? CG_ERR_NOMEM : cg_fft_plan_create(&plan, 3, dims);
+    float *tab = cg_malloc((size_t)3 * a->D * a->D + 1, sizeof(float), "blob table");
+    cg_status st = (!g.H || !g.W || !F || !real || !w || !tab) ? CG_ERR_NOMEM : cg__fft3_create(&plan, g.M);
     if (!st) st = fold_grids(a, half, &g);
     if (!st) {
         hermitian_x0(&g);
         if (p.ssnr) st = add_wiener(&g, p.ssnr);
     }
     if (!st) {
-        blob_table(tab);
-        gridding_weights(&g, p.gridding_iter, plan, F, real, w, tab);
-        to_volume(&g, w, plan, F, real, vol);
-        if (cg_interrupted()) st = cg_error(CG_ERR_INTERRUPTED, "reconstruction interrupted");
+        blob_table_r2(tab, g.M);
+        st = gridding_weights(&g, p.gridding_iter, plan, F, real, w, tab);
+        if (!st) st = to_volume(&g, w, plan, F, real, vol);
+        if (!st && cg_interrupted()) st = cg_error(CG_ERR_INTERRUPTED, "reconstruction interrupted");
     }
-    cg_fft_plan_destroy(plan);
+    cg__fft3_destroy(plan);
     cg_fft_free(g.H);
     cg_fft_free(g.W);
     cg_fft_free(F);

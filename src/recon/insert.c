@@ -4,13 +4,15 @@
  * Conventions (CONVENTIONS.md "Shifts", "CTF"; include/cryogen/recon.h): an image spectrum is
  * the unnormalised DFT of the image with its centre pixel at index 0 (project.h); the image is
  * translated by +origin (rlnOriginX/Y) before insertion; the CTF is RELION's getCTF. The
- * splat kernel is physics' cg_backprojector_insert_weighted (one kernel for the whole
- * project); here we only prepare what it splats.
+ * splat itself is in splat.c (the sums of physics' cg_backprojector_insert_weighted, in an
+ * interleaved layout that is faster for this memory-bound loop).
  * RELION detail kept: the half-line kx = 0, ky < 0 of each image is not inserted
  * (backprojector.cpp backproject: "x==0 plane is stored twice in the FFTW format"), so every
  * independent Fourier sample counts once; its Hermitian partner ky > 0 is inserted.
  * The CTF is evaluated here without atan2 (cos 2(phi - az) expanded in kx, ky), the same
- * formula as cg_ctf_eval (tested against it), because it runs once per pixel per image.
+ * formula as cg_ctf_eval (tested against it to 1e-6), because it runs once per pixel per
+ * image: the phase is reduced to [-pi, pi] in double and its sine and cosine taken in float,
+ * and pixels beyond the splat radius D/2 are skipped (set to 0).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -30,7 +32,7 @@ cg_status cg_recon_accum_create(cg_recon_accum **out, int D, int nhalves) {
     a->D = D;
     a->nhalves = nhalves;
     for (int h = 0; h < nhalves; h++) {
-        cg_status st = cg_backprojector_create_weighted(&a->bp[h], D, 2);
+        cg_status st = cg__grid_create(&a->grid[h], D);
         if (st) {
             cg_recon_accum_destroy(a);
             return cg_error_prefix(st, "reconstruction accumulator: ");
@@ -42,7 +44,7 @@ cg_status cg_recon_accum_create(cg_recon_accum **out, int D, int nhalves) {
 
 void cg_recon_accum_destroy(cg_recon_accum *a) {
     if (!a) return;
-    for (int h = 0; h < 2; h++) cg_backprojector_destroy(a->bp[h]);
+    for (int h = 0; h < 2; h++) cg__grid_free(&a->grid[h]);
     free(a);
 }
 
@@ -50,7 +52,7 @@ int cg_recon_accum_size(const cg_recon_accum *a) { return a->D; }
 int cg_recon_accum_nhalves(const cg_recon_accum *a) { return a->nhalves; }
 
 void cg_recon_accum_add(cg_recon_accum *dst, const cg_recon_accum *src) {
-    for (int h = 0; h < dst->nhalves && h < src->nhalves; h++) cg_backprojector_add(dst->bp[h], src->bp[h]);
+    for (int h = 0; h < dst->nhalves && h < src->nhalves; h++) cg__grid_add(&dst->grid[h], &src->grid[h]);
 }
 
 struct cg_recon_worker {
@@ -89,15 +91,23 @@ void cg_recon_worker_destroy(cg_recon_worker *w) {
 void cg__recon_ctf_half(const cg_ctf *c, int D, double pixel_size_A, float *out) {
     const int nh = D / 2 + 1;
     const double inv = 1.0 / (D * pixel_size_A), c2a = cos(2 * c->az), s2a = sin(2 * c->az);
+    const double two_pi = 2 * M_PI, inv_two_pi = 1 / two_pi;
     for (int iy = 0; iy < D; iy++) {
-        const double ky = cg_fft_freq(iy, D) * inv;
+        const int fy = cg_fft_freq(iy, D);
+        const double ky = fy * inv;
         float *row = out + (size_t)iy * nh;
         for (int ix = 0; ix < nh; ix++) {
+            if (ix * ix + fy * fy > (D / 2) * (D / 2)) { /* beyond the splat radius: not used */
+                row[ix] = 0.0f;
+                continue;
+            }
             const double kx = ix * inv, k2 = kx * kx + ky * ky;
             double df = c->sum_df;
             if (k2 > 0) df += c->diff_df * ((kx * kx - ky * ky) * c2a + 2 * kx * ky * s2a) / k2;
-            const double chi = c->k1 * df * k2 - c->k2 * k2 * k2 + c->phase_shift_rad;
-            double v = c->sqrt1mw2 * sin(chi) + c->w * cos(chi);
+            double chi = c->k1 * df * k2 - c->k2 * k2 * k2 + c->phase_shift_rad;
+            chi -= two_pi * floor(chi * inv_two_pi + 0.5); /* reduce in double, then float sin/cos */
+            const float cr = (float)chi;
+            double v = c->sqrt1mw2 * sinf(cr) + c->w * cosf(cr);
             if (c->bfac_quarter != 0) v *= exp(-c->bfac_quarter * k2);
             row[ix] = (float)(c->scale * v);
         }
@@ -121,12 +131,12 @@ cg_status cg_recon_insert_image(cg_recon_accum *a, cg_recon_worker *w, int half,
             w->weight[i] *= w->weight[i];
         }
     } else {
-        for (size_t i = 0; i < (size_t)D * nh; i++) w->weight[i] = 1.0f;
+        for (size_t i = 0; i < (size_t)D * nh; i++) w->weight[i] = 1.0f; /* the splat applies the radius */
     }
     for (int iy = D / 2 + 1; iy < D; iy++) { /* kx = 0, ky < 0: the mirror of ky > 0 */
         w->spec[(size_t)iy * nh] = 0;
         w->weight[(size_t)iy * nh] = 0;
     }
-    cg_backprojector_insert_weighted(a->bp[half], A, w->spec, w->weight);
+    cg__grid_splat(&a->grid[half], A, w->spec, w->weight);
     return CG_OK;
 }
