@@ -27,7 +27,7 @@ static void print_alignment(const cg_align_result *r) {
 }
 
 static cg_status write_json(const char *path, const char *const files[3], const cg_fsc_result *f,
-                            const cg_align_result *al, const fsc_opts *o) {
+                            const cg_align_result *al, const fsc_opts *o, double rho) {
     cg_outfile out;
     cg_status st = cg_outfile_open(&out, path);
     if (st) return st;
@@ -50,7 +50,7 @@ static cg_status write_json(const char *path, const char *const files[3], const 
                 CG_RAD2DEG(al->rot_rad), CG_RAD2DEG(al->tilt_rad), CG_RAD2DEG(al->psi_rad), al->shift_A[0],
                 al->shift_A[1], al->shift_A[2], al->mirrored ? "true" : "false", al->score);
     }
-    fprintf(fp, ",\n  \"fsc\": ");
+    fprintf(fp, ",\n  \"real_space_correlation\": %.6f,\n  \"fsc\": ", rho);
     cg_fsc_json_write(fp, f, 2);
     fprintf(fp, "\n}\n");
     return cg_outfile_commit(&out);
@@ -83,6 +83,7 @@ static cg_status do_fsc(const char *pa, const char *pb, const fsc_opts *o) {
         if (!st) st = cg_align_apply(b, N, &ar, al);
     }
     if (!st) st = cg_fsc_compute(a, al ? al : b, N, px, mask, &f);
+    double rho = st ? 0 : cg_real_space_correlation(a, al ? al : b, (size_t)N * N * N, mask);
     if (!st) {
         if (o->align) print_alignment(&ar);
         printf("# FSC between %s and %s%s (box %d, %.4f A/px)\n", pa, al ? "aligned " : "", pb, N, px);
@@ -91,9 +92,10 @@ static cg_status do_fsc(const char *pa, const char *pb, const fsc_opts *o) {
         printf("# resolution at FSC = 0.143: %.3f A%s\n", f.res_fsc0143_A,
                f.crossed_0143 ? "" : " (never crossed: Nyquist)");
         printf("# FSC area: %.4f (cycles/px, at most 0.5)\n", f.area);
+        printf("# real-space correlation%s: %.6f\n", mask ? " (masked)" : "", rho);
     }
     const char *files[3] = {pa, pb, o->mask_path};
-    if (!st && o->json_path) st = write_json(o->json_path, files, &f, o->align ? &ar : NULL, o);
+    if (!st && o->json_path) st = write_json(o->json_path, files, &f, o->align ? &ar : NULL, o, rho);
     if (!st && o->plot_path) {
         const cg_fsc_result *c[1] = {&f};
         char title[256];
