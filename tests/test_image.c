@@ -91,6 +91,17 @@ int main(void) {
     CHECK_CLOSE(v, 4.0, 0, 0.03);
     CHECK_CLOSE(m, 0.0, 0.05, 0);
     CHECK(memcmp(a, b, sizeof(float) * N * N) == 0);
+    /* shape: 4th moment 3 sigma^4 (sd of the estimate sqrt(96/65536) = 0.038 in units of
+     * sigma^4: bound 0.2), tail fractions P(|z| > 2) = 0.0455 (sd 0.0008) and
+     * P(|z| > 3) = 0.0027 (sd 0.0002), exercising the ziggurat's wedges and tail */
+    double m4 = 0, t2 = 0, t3 = 0;
+    for (int i = 0; i < N * N; i++) {
+        double z = a[i] / 2.0;
+        m4 += z * z * z * z, t2 += fabs(z) > 2, t3 += fabs(z) > 3;
+    }
+    CHECK_CLOSE(m4 / (N * N), 3.0, 0.2, 0);
+    CHECK_CLOSE(t2 / (N * N), 0.0455, 0.004, 0);
+    CHECK_CLOSE(t3 / (N * N), 0.0027, 0.001, 0);
     CHECK(memcmp(a, c, sizeof(float) * N * N) != 0);
 
     test_resample2(64, 32);

@@ -42,6 +42,7 @@ typedef struct {
     double cos2az, sin2az; /* cos(2 az), sin(2 az): dF without atan2 (see cg_ctf_eval) */
     double phase_shift_rad;
     double sqrt1mw2, w;
+    double amp_phase_rad; /* asin(w): sqrt(1-w^2) sin(chi) + w cos(chi) = sin(chi + asin w) */
     double bfac_quarter; /* B / 4 */
     double scale;
 } cg_ctf;
@@ -58,6 +59,10 @@ static inline double cg_ctf_eval(const cg_ctf *c, double kx, double ky);
  * column ix -> kx = ix), frequencies divided by D * pixel_size_A. out[iy*(D/2+1) + ix] = CTF
  * (every point, no radius limit). Thread-safe; no allocation. */
 void cg_ctf_fill_half(const cg_ctf *c, int D, double pixel_size_A, float *out);
+
+/* As cg_ctf_fill_half for |k| < r_max_px (cycles per box, e.g. D/2 to match the projector's
+ * radius); 0 elsewhere. */
+void cg_ctf_fill_half_masked(const cg_ctf *c, int D, double pixel_size_A, double r_max_px, float *out);
 
 /* ---- inline implementation ---- */
 #include <math.h>

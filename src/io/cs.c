@@ -46,8 +46,8 @@ static void skip_ws(lit *p) {
 }
 
 static cg_status lerr(const lit *p, const char *what) {
-    return cg_error(CG_ERR_FORMAT, "%s: npy header: %s near '%.20s'", p->name, what,
-                    p->s < p->end ? p->s : "(end)");
+    int n = p->s < p->end ? (int)(p->end - p->s < 20 ? p->end - p->s : 20) : 5;
+    return cg_error(CG_ERR_FORMAT, "%s: npy header: %s near '%.*s'", p->name, what, n, p->s < p->end ? p->s : "(end)");
 }
 
 static int accept(lit *p, char c) {
@@ -275,6 +275,9 @@ static cg_status layout(cg_cs *cs, size_t len, size_t data_off) {
             return cg_error(CG_ERR_FORMAT, "%s: record size overflows", cs->name);
     }
     cs->record_bytes = rec;
+    if (rec == 0 && cs->nrows > 0)
+        return cg_error(CG_ERR_FORMAT, "%s: %lld records of zero bytes (no fields or only empty ones)", cs->name,
+                        (long long)cs->nrows);
     int64_t total;
     if (__builtin_mul_overflow(rec, cs->nrows, &total))
         return cg_error(CG_ERR_FORMAT, "%s: %lld records of %lld bytes overflow", cs->name, (long long)cs->nrows, (long long)rec);

@@ -150,7 +150,7 @@ cg_status cg_mrc_parse_header(const void *buf, size_t len, int64_t total_size, c
     memset(h, 0, sizeof *h);
     if (!name) name = "(memory)";
     if (!b || len < MRC_HEADER_BYTES || total_size < MRC_HEADER_BYTES)
-        return cg_error(CG_ERR_FORMAT, "%s: %lld bytes is smaller than the 1024-byte MRC header (not an MRC file?)",
+        return cg_error(CG_ERR_FORMAT, "%s: file is %lld bytes, smaller than the 1024-byte MRC header (not an MRC file?)",
                         name, (long long)(total_size < (int64_t)len ? total_size : (int64_t)len));
     int big = decide_order(b, name);
     h->swapped = big != host_is_big();

@@ -127,9 +127,13 @@ int64_t cg_star_block_line(const cg_star_block *b) { return b->line; }
 const cg_star *cg_star_block_owner(const cg_star_block *b) { return b->owner; }
 
 int cg_star_find_col(const cg_star_block *b, const char *label) {
-    if (label && label[0] == '_') label++;
+    if (!label) return -1;
+    /* exact first, so that a stored label starting with '_' (file label "__x") is found too */
     for (int i = 0; i < b->ncols; i++)
         if (strcmp(b->labels[i], label) == 0) return i;
+    if (label[0] == '_')
+        for (int i = 0; i < b->ncols; i++)
+            if (strcmp(b->labels[i], label + 1) == 0) return i;
     return -1;
 }
 

@@ -97,7 +97,8 @@ static cg_status add_label(parser *p, size_t pos, size_t end) {
     const char *label = p->text + tok + 1;
     if (!b) return perr(p, "label %s before any data_ block", label - 1, NULL);
     if (!*label) return perr(p, "empty label '_' in data_%s", b->name, NULL);
-    if (cg_star_find_col(b, label) >= 0) return perr(p, "label %s appears twice in data_%s", label, b->name);
+    for (int c = 0; c < b->ncols; c++) /* exact comparison: "_x" and "__x" are different labels */
+        if (!strcmp(b->labels[c], label)) return perr(p, "label %s appears twice in data_%s", label, b->name);
     if (b->is_loop) {
         if (!p->in_labels)
             return perr(p, "label _%s after the rows of data_%s (key-value pairs after a loop are not supported)",

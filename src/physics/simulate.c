@@ -127,7 +127,7 @@ static cg_status clean_image(const cg_simulator *s, sim_ws *w, const cg_sim_part
         cg_ctf ctf;
         if (cg_ctf_init(&ctf, &p->ctf) != CG_OK)
             return cg_error_prefix(CG_ERR_ARG, "particle %lld", (long long)index + 1);
-        cg_ctf_fill_half(&ctf, c->D, c->pixel_size_A, w->ctf);
+        cg_ctf_fill_half_masked(&ctf, c->D, c->pixel_size_A, 0.5 * c->D, w->ctf); /* the slice is 0 beyond */
         cg_spectrum_mul_real(w->spec, c->D, w->ctf);
     }
     cg_spectrum_to_image(w->fft, w->spec, img);
@@ -184,13 +184,16 @@ cg_status cg_simulator_noise_sigma(cg_simulator *s, const cg_sim_particle *parts
     }
     double var = 0;
     cg_status st = CG_OK;
-    /* particles spread evenly over the set; run them one at a time so the index passed for
-     * error messages is the particle's own */
+    /* particles spread evenly over the set; their CTFs are validated here so that an error
+     * names the particle's own index, then they run as one batch */
     for (int64_t j = 0; j < m && st == CG_OK; j++) {
         int64_t i = j * n / m;
         pp[j] = parts[i];
-        st = cg_simulator_run(s, &pp[j], 1, i, 0, img + (size_t)j * D * D, NULL);
+        cg_ctf t;
+        if (s->cfg.apply_ctf && cg_ctf_init(&t, &pp[j].ctf) != CG_OK)
+            st = cg_error_prefix(CG_ERR_ARG, "particle %lld", (long long)i + 1);
     }
+    if (st == CG_OK) st = cg_simulator_run(s, pp, m, 0, 0, img, NULL);
     for (int64_t j = 0; j < m && st == CG_OK; j++) var += cg_image_signal_variance(img + (size_t)j * D * D, D);
     free(img);
     free(pp);

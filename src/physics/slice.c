@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cryogen/project.h"
 
@@ -75,6 +76,14 @@ static size_t half_index(int x, int y, int z, int M, int *conj) {
     return ((size_t)zm * M + ym) * (M / 2 + 1) + xm;
 }
 
+/* Four floats (two complex values) as one SSE vector (GCC/Clang vector extension). */
+typedef float cg_v4 __attribute__((vector_size(16)));
+static inline cg_v4 load4(const float *p) {
+    cg_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 /* Trilinear interpolation geometry of a point q (already mirrored to q_x >= 0). */
 typedef struct {
     size_t base;     /* index of corner (x0, y0, z0) in the extended grid */
@@ -108,10 +117,35 @@ static inline int row_kx_max(int ky, int D) {
     return k;
 }
 
+/* Grid memory: 2 MiB aligned and marked for transparent huge pages. The stencil's y and z
+ * neighbours are 8 (L+1) and 8 (L+1)(2L+1) bytes apart, so with 4 KiB pages nearly every
+ * corner of every interpolation is a TLB miss on grids of tens of MB (D >= 128); huge pages
+ * halve the slice time there. Freed with free(). */
+static void *grid_alloc(size_t nfloat, const char *what) {
+    const size_t align = (size_t)2 << 20;
+    size_t bytes = nfloat * sizeof(float);
+    if (bytes < align) return cg_alloc_aligned(nfloat, sizeof(float), what);
+    bytes = (bytes + align - 1) / align * align;
+    void *p = aligned_alloc(align, bytes);
+    if (!p) {
+        cg_error(CG_ERR_NOMEM, "%s: %zu MB", what, bytes >> 20);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE); /* advisory: ignored where unsupported */
+#endif
+    return p;
+}
+
 /* ---------------------------------------------------------------- projector ------------- */
 struct cg_projector {
     grid_layout g;
-    float *grid; /* extended centred half grid, interleaved re/im, g.count complex values */
+    /* extended centred half grid, z-PAIRED: element (x, y, zp), x in [0, L], y in [-L, L],
+     * zp in [-L, L), at ((zp + L) ny + y + L) nx + x, holds the complex values G(x, y, zp) and
+     * G(x, y, zp + 1) (4 floats), so a trilinear stencil reads 2 runs of 32 bytes instead of 4
+     * scattered 16-byte pairs: twice the memory of the plain layout, ~1.5x faster slices on
+     * grids larger than the caches */
+    float *grid;
 };
 
 int cg_projector_size(const cg_projector *p) { return p->g.D; }
@@ -157,7 +191,10 @@ cg_status cg_projector_create(cg_projector **out, const float *vol, int D, int o
     cg_projector *p = cg_calloc(1, sizeof *p, "projector");
     if (!p) return CG_ERR_NOMEM;
     layout_init(&p->g, D, oversample);
-    p->grid = cg_alloc_aligned(p->g.count * 2, sizeof(float), "projector Fourier grid");
+    /* z-paired layout: entry (x, y, zp) for zp in [-L, L) holds G(x, y, zp) and G(x, y, zp + 1),
+     * 4 floats; see cg_projector_slice */
+    const size_t npair = (size_t)p->g.nx * p->g.ny * (p->g.ny - 1);
+    p->grid = grid_alloc(npair * 4, "projector Fourier grid");
     cg_complex *H = NULL;
     if (!p->grid) s = CG_ERR_NOMEM;
     else s = padded_fft(&p->g, vol, &H);
@@ -167,15 +204,16 @@ cg_status cg_projector_create(cg_projector **out, const float *vol, int D, int o
     }
     const grid_layout *g = &p->g;
     const float *h = (const float *)H;
-    for (int z = -g->L; z <= g->L; z++)
+    for (int zp = -g->L; zp < g->L; zp++)
         for (int y = -g->L; y <= g->L; y++) {
-            float *row = p->grid + 2 * (((size_t)(z + g->L) * g->ny + (y + g->L)) * g->nx);
-            for (int x = 0; x <= g->L; x++) {
-                int conj;
-                size_t i = half_index(x, y, z, g->M, &conj);
-                row[2 * x] = h[2 * i];
-                row[2 * x + 1] = conj ? -h[2 * i + 1] : h[2 * i + 1];
-            }
+            float *row = p->grid + 4 * (((size_t)(zp + g->L) * g->ny + (y + g->L)) * g->nx);
+            for (int x = 0; x <= g->L; x++)
+                for (int dz = 0; dz < 2; dz++) {
+                    int conj;
+                    size_t i = half_index(x, y, zp + dz, g->M, &conj);
+                    row[4 * x + 2 * dz] = h[2 * i];
+                    row[4 * x + 2 * dz + 1] = conj ? -h[2 * i + 1] : h[2 * i + 1];
+                }
         }
     cg_fft_free(H);
     *out = p;
@@ -191,17 +229,33 @@ void cg_projector_destroy(cg_projector *p) {
 void cg_projector_slice(const cg_projector *p, const double A[9], cg_complex *spec) {
     const grid_layout *g = &p->g;
     const int D = g->D, nh = D / 2 + 1, nx = g->nx;
-    const size_t sy = (size_t)nx, sz = (size_t)nx * g->ny;
+    const size_t sy = 4 * (size_t)nx, sz = 4 * (size_t)nx * g->ny; /* floats */
     const double os = g->oversample;
     /* q = os * A^T (kx, ky, 0): component i = os (A[i] kx + A[3 + i] ky) */
     const double ax = os * A[0], ay = os * A[1], az = os * A[2];
     const float *G = p->grid;
+    /* The grid is far larger than the caches and the path through it is a straight line per
+     * row: prefetch the stencil's cache lines PF points ahead, continuing into the next row. */
+    enum { PF = 12 };
     for (int iy = 0; iy < D; iy++) {
         const int ky = cg_fft_freq(iy, D);
         float *out = (float *)(spec + (size_t)iy * nh);
         const int kmax = row_kx_max(ky, D);
         const double bx = os * A[3] * ky, by = os * A[4] * ky, bz = os * A[5] * ky;
+        const int ky_next = iy + 1 < D ? cg_fft_freq(iy + 1, D) : ky;
+        const int kmax_next = iy + 1 < D ? row_kx_max(ky_next, D) : -1;
         for (int kx = 0; kx <= kmax; kx++) {
+            int kp = kx + PF, kyp = ky;
+            if (kp > kmax) kp -= kmax + 1, kyp = ky_next;
+            if (kyp == ky || kp <= kmax_next) {
+                double px = os * (A[3] * kyp + A[0] * kp), py = os * (A[4] * kyp + A[1] * kp), pz = os * (A[5] * kyp + A[2] * kp);
+                if (px < 0) px = -px, py = -py, pz = -pz;
+                const float *c = G + (size_t)(int)(pz + g->L) * sz + (size_t)(int)(py + g->L) * sy + 4 * (size_t)(int)px;
+                __builtin_prefetch(c);
+                __builtin_prefetch(c + 7);
+                __builtin_prefetch(c + sy);
+                __builtin_prefetch(c + sy + 7);
+            }
             double qx = bx + ax * kx, qy = by + ay * kx, qz = bz + az * kx;
             float sgn = 1.0f;
             if (qx < 0) {
@@ -210,15 +264,17 @@ void cg_projector_slice(const cg_projector *p, const double A[9], cg_complex *sp
                 qz = -qz;
                 sgn = -1.0f;
             }
-            tri_pt t;
-            tri_setup(g, qx, qy, qz, &t);
-            const float *c = G + 2 * t.base;
-            const size_t o[8] = {0, 1, sy, sy + 1, sz, sz + 1, sz + sy, sz + sy + 1};
-            float re = 0, im = 0;
-            for (int j = 0; j < 8; j++) {
-                re += t.w[j] * c[2 * o[j]];
-                im += t.w[j] * c[2 * o[j] + 1];
-            }
+            /* z-paired grid: the 2 x 2 (x, z) corners of row y0 are 8 contiguous floats,
+             * (x0, z0) (x0, z0+1) (x0+1, z0) (x0+1, z0+1), each complex; likewise row y0 + 1 */
+            const double y = qy + g->L, z = qz + g->L;
+            const int x0 = (int)qx, y0 = (int)y, z0 = (int)z; /* arguments > 0: floor */
+            const float fx = (float)(qx - x0), fy = (float)(y - y0), fz = (float)(z - z0);
+            const float gx = 1.0f - fx, gy = 1.0f - fy, gz = 1.0f - fz;
+            const float *c = G + (size_t)z0 * sz + (size_t)y0 * sy + 4 * (size_t)x0;
+            const cg_v4 wz = {gz, gz, fz, fz};
+            const cg_v4 w0 = wz * (gx * gy), w1 = wz * (fx * gy), w2 = wz * (gx * fy), w3 = wz * (fx * fy);
+            cg_v4 acc = load4(c) * w0 + load4(c + 4) * w1 + load4(c + sy) * w2 + load4(c + sy + 4) * w3;
+            const float re = acc[0] + acc[2], im = acc[1] + acc[3];
             out[2 * kx] = re;
             out[2 * kx + 1] = sgn * im;
         }
@@ -246,8 +302,8 @@ static cg_status bp_create(cg_backprojector **out, int D, int oversample, int wi
     cg_backprojector *b = cg_calloc(1, sizeof *b, "back-projector");
     if (!b) return CG_ERR_NOMEM;
     layout_init(&b->g, D, oversample);
-    b->data = cg_alloc_aligned(b->g.count * 2, sizeof(float), "back-projector Fourier grid");
-    if (b->data && with_weight) b->weight = cg_alloc_aligned(b->g.count, sizeof(float), "back-projector weights");
+    b->data = grid_alloc(b->g.count * 2, "back-projector Fourier grid");
+    if (b->data && with_weight) b->weight = grid_alloc(b->g.count, "back-projector weights");
     if (!b->data || (with_weight && !b->weight)) {
         cg_backprojector_destroy(b);
         return CG_ERR_NOMEM;

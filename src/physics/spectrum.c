@@ -66,26 +66,26 @@ void cg_spectrum_shift(cg_complex *spec, int D, double sx_px, double sy_px) {
     if (sx_px == 0 && sy_px == 0) return;
     const int nh = D / 2 + 1;
     const double ax = -2.0 * M_PI * sx_px / D, ay = -2.0 * M_PI * sy_px / D;
-    /* column factors exp(i ax kx) by a double recurrence (error ~ nh * 1e-16), re-anchored
-     * every 32 steps; row factors computed directly */
-    const double sx_re = cos(ax), sx_im = sin(ax);
-    for (int iy = 0; iy < D; iy++) {
-        double ky = cg_fft_freq(iy, D);
-        double r_re = cos(ay * ky), r_im = sin(ay * ky);
-        double c_re = r_re, c_im = r_im; /* row * column factor at kx = 0 */
-        float *row = (float *)(spec + (size_t)iy * nh);
-        for (int ix = 0; ix < nh; ix++) {
-            if ((ix & 31) == 0 && ix) {
-                double ph = ay * ky + ax * ix;
-                c_re = cos(ph);
-                c_im = sin(ph);
+    /* factor(kx, ky) = exp(i ay ky) exp(i ax kx): column factors for a chunk of columns, row
+     * factors per row, then a branch-free complex multiply that vectorises */
+    enum { CHUNK = 256 };
+    float cre[CHUNK], cim[CHUNK];
+    for (int x0 = 0; x0 < nh; x0 += CHUNK) {
+        const int len = nh - x0 < CHUNK ? nh - x0 : CHUNK;
+        for (int j = 0; j < len; j++) {
+            cre[j] = (float)cos(ax * (x0 + j));
+            cim[j] = (float)sin(ax * (x0 + j));
+        }
+        for (int iy = 0; iy < D; iy++) {
+            const double ph = ay * cg_fft_freq(iy, D);
+            const float rre = (float)cos(ph), rim = (float)sin(ph);
+            float *row = (float *)(spec + (size_t)iy * nh + x0);
+            for (int j = 0; j < len; j++) {
+                const float fre = rre * cre[j] - rim * cim[j], fim = rre * cim[j] + rim * cre[j];
+                const float re = row[2 * j], im = row[2 * j + 1];
+                row[2 * j] = re * fre - im * fim;
+                row[2 * j + 1] = re * fim + im * fre;
             }
-            float re = row[2 * ix], im = row[2 * ix + 1];
-            row[2 * ix] = (float)(re * c_re - im * c_im);
-            row[2 * ix + 1] = (float)(re * c_im + im * c_re);
-            double t = c_re * sx_re - c_im * sx_im;
-            c_im = c_re * sx_im + c_im * sx_re;
-            c_re = t;
         }
     }
 }

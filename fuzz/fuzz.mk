@@ -1,0 +1,29 @@
+# libFuzzer targets for the file readers (issue 10). Include from the main Makefile:
+#     include fuzz/fuzz.mk
+# `make fuzz` builds with clang (-fsanitize=fuzzer,address,undefined; OpenMP off, since clang
+# here has no libomp), seeds the corpora (fuzz/make_corpus.sh) and runs each harness for
+# FUZZ_SECONDS. Crashes land in $(FUZZ_BUILD)/artifacts/<target>/; make each a regression
+# input under tests/data/fuzz/ (tests/test_fuzz_regressions.c replays them).
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD ?= build-fuzz
+FUZZ_JOBS ?= 2
+FUZZ_TARGETS = fuzz_mrc fuzz_star fuzz_cs
+
+.PHONY: fuzz fuzz-build fuzz-corpus
+
+$(FUZZ_BUILD)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCRYOGEN_FUZZ=ON -DCRYOGEN_OPENMP=OFF
+
+fuzz-build: $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(FUZZ_JOBS) --target $(FUZZ_TARGETS) fuzz_gen_corpus
+
+fuzz-corpus: fuzz-build
+	bash fuzz/make_corpus.sh $(FUZZ_BUILD)
+
+fuzz: fuzz-corpus
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/artifacts/$$t; \
+	  echo "== $$t for $(FUZZ_SECONDS) s"; \
+	  ./$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $(FUZZ_BUILD)/corpus/$$t || exit 1; \
+	done
