@@ -13,7 +13,7 @@ set -u
 BIN=${CG_BIN:-./cryogen}
 BENCH=$(dirname "$BIN")/bench_simulate_stack
 DATA=${CG_SHARED_DATA:-../shared/data}
-TMP=${CG_TEST_TMP:-/tmp}/relion_interop
+TMP=${CG_TEST_TMP:-/tmp}/recon_relion
 command -v relion_reconstruct >/dev/null || { echo "SKIP: relion_reconstruct not installed"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 needed to read the JSON outputs"; exit 77; }
 [ -f "$DATA/relion/trpv1_small_stack.star" ] || { echo "SKIP: $DATA/relion not found"; exit 77; }
