@@ -39,4 +39,6 @@ check-noomp: test-deps
 	cd build-noomp && ctest --output-on-failure -j $(JOBS)
 
 clean:
-	rm -rf $(BUILD) build-asan build-noomp
+	rm -rf $(BUILD) build-asan build-noomp build-fuzz
+
+include fuzz/fuzz.mk

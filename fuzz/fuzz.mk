@@ -7,14 +7,17 @@
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build-fuzz
 FUZZ_JOBS ?= 2
-FUZZ_TARGETS = fuzz_mrc fuzz_star fuzz_cs
+FUZZ_TARGETS = fuzz_mrc fuzz_star fuzz_cs fuzz_atoms
 
-.PHONY: fuzz fuzz-build fuzz-corpus
+.PHONY: fuzz fuzz-build fuzz-corpus fuzz-deps
 
-$(FUZZ_BUILD)/CMakeCache.txt:
+fuzz-deps:
+	@bash scripts/install-deps.sh --fuzz
+
+$(FUZZ_BUILD)/CMakeCache.txt: | fuzz-deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCRYOGEN_FUZZ=ON -DCRYOGEN_OPENMP=OFF
 
-fuzz-build: $(FUZZ_BUILD)/CMakeCache.txt
+fuzz-build: fuzz-deps $(FUZZ_BUILD)/CMakeCache.txt
 	cmake --build $(FUZZ_BUILD) -j $(FUZZ_JOBS) --target $(FUZZ_TARGETS) fuzz_gen_corpus
 
 fuzz-corpus: fuzz-build
@@ -24,6 +27,6 @@ fuzz: fuzz-corpus
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/artifacts/$$t; \
 	  echo "== $$t for $(FUZZ_SECONDS) s"; \
-	  ./$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -rss_limit_mb=2048 \
+	  ./$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
 	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $(FUZZ_BUILD)/corpus/$$t || exit 1; \
 	done

@@ -6,9 +6,12 @@
  *     and cg_star_find_col stripped one more underscore, so the label could not be found.
  *   star_underscore_label_min.star: the same, minimal; "_a" and "__a" are different labels.
  *   cs_zero_byte_records.npy (review): 10^18 records of zero bytes were accepted, and any caller
- *     allocating per record would then ask for exabytes. */
+ *     allocating per record would then ask for exabytes.
+ *   atoms_formfeed_hang.cif (fuzz_atoms, first run): a form feed between mmCIF tokens made the
+ *     lexer return empty tokens forever (a hang, not a crash). */
 #include <dirent.h>
 
+#include "cryogen/atoms.h"
 #include "cryogen/cs.h"
 #include "cryogen/mrc.h"
 #include "cryogen/star.h"
@@ -47,6 +50,12 @@ static void replay(const char *dir, const char *name) {
                           cg_star_label(bl, c), c);
         }
         cg_star_free(st);
+    } else if (!strncmp(name, "atoms", 5)) {
+        cg_atoms *a = NULL;
+        s = cg_atoms_parse((const char *)b, n, name, CG_ATOMS_ALL_MODELS, &a);
+        if (a && !strcmp(name, "atoms_formfeed_hang.cif")) /* \f separates tokens like a space */
+            CHECK(a->n == 1 && a->atoms[0].xyz_A[2] == 3.0);
+        cg_atoms_free(a);
     } else if (!strncmp(name, "cs", 2)) {
         cg_cs *cs = NULL;
         s = cg_cs_parse_memory(b, n, name, &cs);

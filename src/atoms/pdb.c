@@ -184,8 +184,9 @@ typedef struct {
 /* Next token (value or tag); returns 0 at end. Handles quotes and ; text fields. */
 static int cif_next(cif_lexer *L, const char **tok, size_t *toklen, int *at_line_start) {
     for (;;) {
-        while (L->pos < L->len && (L->text[L->pos] == ' ' || L->text[L->pos] == '\t' || L->text[L->pos] == '\r'))
-            L->pos++;
+        /* every whitespace character but newline (counted below): \f and \v included, or the
+           token scan would stop on them without advancing */
+        while (L->pos < L->len && L->text[L->pos] != '\n' && isspace((unsigned char)L->text[L->pos])) L->pos++;
         if (L->pos >= L->len) return 0;
         char c = L->text[L->pos];
         if (c == '\n') {
