@@ -176,13 +176,14 @@ int cg_cli_parse(const cg_cli_spec *spec, int argc, char **argv, const char **po
             name = namebuf;
             inline_val = eq ? eq + 1 : NULL;
         } else {
-            if (a[2]) return cg_cli_usage_error(cmd, "unknown option '%s' (long options take two dashes)", a);
             sh = a[1];
+            if (a[2]) inline_val = a + 2; /* "-j2": a short option with its value attached */
         }
         const cg_opt *o = find_opt(spec->opts, name, sh);
         cg_opt g;
         if (!o) {
             const cg_opt *go = find_opt(g_global, name, sh);
+            if (!go && sh && a[2]) return cg_cli_usage_error(cmd, "unknown option '%s' (long options take two dashes)", a);
             if (!go) return cg_cli_usage_error(cmd, "unknown option '%s'", a);
             g = *go;
             g.value = go->short_name == 'j' ? (void *)&threads

@@ -10,8 +10,10 @@
 #include "cryogen/particles.h"
 
 char *cg_tool_provenance(char *buf, size_t size, const char *command, uint64_t seed) {
-    snprintf(buf, size, "cryogen %s (git %s) %s seed=%llu", cg_version(), cg_git_hash(), command,
-             (unsigned long long)seed);
+    char p[200];
+    snprintf(buf, size, "%s %s", cg_provenance(p, sizeof p, CG_NO_SEED), command);
+    size_t n = strlen(buf);
+    if (seed != CG_NO_SEED && n < size) snprintf(buf + n, size - n, " seed=%llu", (unsigned long long)seed);
     return buf;
 }
 

@@ -16,5 +16,5 @@ typedef struct {
  * output is left half-written (each file is renamed into place only when complete). */
 cg_status cg_tool_simulate(const float *vol, const cg_sim_config *cfg, const cg_sim_particle *parts, int64_t n,
                            const cg_sim_output *o);
-/* Provenance without the thread count (outputs must not depend on it): buf is returned. */
+/* "cryogen VERSION (git HASH) COMMAND seed=N" (no seed for CG_NO_SEED): buf is returned. */
 char *cg_tool_provenance(char *buf, size_t size, const char *command, uint64_t seed);

@@ -115,7 +115,7 @@ static cg_status write_fsc_json(const char *path, const char *star, const bp_opt
     if (st) return st;
     char prov[256];
     fprintf(f.fp, "{\n  \"command\": \"backproject\",\n  \"provenance\": ");
-    cli_json_str(f.fp, cg_provenance(prov, sizeof prov, 0));
+    cli_json_str(f.fp, cg_provenance(prov, sizeof prov, CG_NO_SEED));
     fprintf(f.fp, ",\n  \"particles\": ");
     cli_json_str(f.fp, star);
     fprintf(f.fp, ",\n  \"particles_in_file\": %lld,\n  \"particles_used\": %lld,\n  \"half_counts\": [%lld, %lld],\n"

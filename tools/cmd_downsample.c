@@ -122,7 +122,7 @@ static int run(int argc, char **argv) {
     cg_mrc_writer *w = NULL;
     double apix2 = apix * D / D2;
     char prov[256];
-    cg_tool_provenance(prov, sizeof prov, "downsample", 0);
+    cg_tool_provenance(prov, sizeof prov, "downsample", CG_NO_SEED);
     if (s == CG_OK) {
         char *dir = cg_path_dirname(out);
         s = dir ? cg_mkdir_p(dir) : CG_ERR_NOMEM;

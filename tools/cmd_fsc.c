@@ -34,7 +34,7 @@ static cg_status write_json(const char *path, const char *const files[3], const 
     FILE *fp = out.fp;
     char prov[256];
     fprintf(fp, "{\n  \"command\": \"fsc\",\n  \"provenance\": ");
-    cli_json_str(fp, cg_provenance(prov, sizeof prov, 0));
+    cli_json_str(fp, cg_provenance(prov, sizeof prov, CG_NO_SEED));
     fprintf(fp, ",\n  \"map_a\": ");
     cli_json_str(fp, files[0]);
     fprintf(fp, ",\n  \"map_b\": ");

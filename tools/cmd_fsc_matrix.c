@@ -63,7 +63,7 @@ static cg_status write_json(const char *path, const path_list *l, const double *
     if (st) return st;
     char prov[256];
     fprintf(o.fp, "{\n  \"command\": \"fsc-matrix\",\n  \"provenance\": ");
-    cli_json_str(o.fp, cg_provenance(prov, sizeof prov, 0));
+    cli_json_str(o.fp, cg_provenance(prov, sizeof prov, CG_NO_SEED));
     fprintf(o.fp, ",\n  \"metric\": \"FSC area (cycles/px, max 0.5)\",\n  \"box\": %d,\n  \"pixel_size_A\": %g,\n"
                   "  \"volumes\": [",
             N, px);

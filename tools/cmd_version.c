@@ -9,7 +9,7 @@ static int run(int argc, char **argv) {
     int npos, rc = cg_cli_parse(&spec, argc, argv, pos, &npos);
     if (rc >= 0) return rc;
     char buf[256];
-    printf("%s\n", cg_provenance(buf, sizeof buf, 0));
+    printf("%s, %d threads\n", cg_provenance(buf, sizeof buf, CG_NO_SEED), cg_get_threads());
     return 0;
 }
 

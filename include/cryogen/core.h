@@ -150,7 +150,9 @@ int64_t cg_file_size(const char *path);
 /* ---------------------------------------------------------------- provenance ------------ */
 const char *cg_version(void);  /* "0.1.0" */
 const char *cg_git_hash(void); /* short hash, "-dirty" suffix, or "unknown" */
-/* "cryogen 0.1.0 (git abcdef) seed=42 threads=2" into buf; returns buf. */
+/* "cryogen 0.1.0 (git abcdef) seed=42" into buf; returns buf. With seed CG_NO_SEED the seed is
+ * left out. The thread count is deliberately absent: outputs must not depend on it. */
+#define CG_NO_SEED UINT64_MAX
 char *cg_provenance(char *buf, size_t size, uint64_t seed);
 /* Threads OpenMP will use (1 without OpenMP); cg_set_threads(n <= 0) leaves the default. */
 int cg_get_threads(void);

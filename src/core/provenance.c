@@ -9,8 +9,10 @@ const char *cg_version(void) { return CG_VERSION; }
 const char *cg_git_hash(void) { return CG_GIT_HASH; }
 
 char *cg_provenance(char *buf, size_t size, uint64_t seed) {
-    snprintf(buf, size, "cryogen %s (git %s) seed=%llu threads=%d", CG_VERSION, CG_GIT_HASH,
-             (unsigned long long)seed, cg_get_threads());
+    if (seed == CG_NO_SEED)
+        snprintf(buf, size, "cryogen %s (git %s)", CG_VERSION, CG_GIT_HASH);
+    else
+        snprintf(buf, size, "cryogen %s (git %s) seed=%llu", CG_VERSION, CG_GIT_HASH, (unsigned long long)seed);
     return buf;
 }
 

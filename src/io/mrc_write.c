@@ -57,7 +57,7 @@ static void build_header(const cg_mrc_writer *w, unsigned char *b) {
     int64_t n = w->count * w->nx * (int64_t)w->ny;
     cg__stf32(b + 216, n > 0 ? (float)sqrt(w->m2 / (double)n) : 0.0f);
     char prov[256];
-    cg_provenance(prov, sizeof prov, 0);
+    cg_provenance(prov, sizeof prov, CG_NO_SEED); /* the caller's label carries the seed */
     put_label(b + 224, prov);
     int nlabl = 1;
     if (w->label[0]) put_label(b + 224 + 80 * nlabl++, w->label);
