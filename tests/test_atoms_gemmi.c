@@ -7,23 +7,11 @@
 
 #include "cryogen/atoms.h"
 #include "cryogen/fft.h"
+#include "cryogen/metrics.h"
 #include "testutil.h"
 
 static double correlation(const float *a, const float *b, size_t n) {
-    double ma = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) {
-        ma += a[i];
-        mb += b[i];
-    }
-    ma /= (double)n;
-    mb /= (double)n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < n; i++) {
-        sab += (a[i] - ma) * (b[i] - mb);
-        saa += (a[i] - ma) * (a[i] - ma);
-        sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    return sab / sqrt(saa * sbb);
+    return cg_real_space_correlation(a, b, n, NULL);
 }
 
 /* multiply the spectrum by exp(-k^2 / (2 s^2)), s in cycles/voxel */

@@ -18,19 +18,11 @@
 #include "cryogen/mrc.h"
 #include "cryogen/project.h"
 #include "cryogen/star.h"
+#include "cryogen/metrics.h"
 #include "testutil.h"
 
-static double corr(const float *a, const float *b, size_t n) {
-    double ma = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) ma += a[i], mb += b[i];
-    ma /= n, mb /= n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < n; i++) {
-        double x = a[i] - ma, y = b[i] - mb;
-        sab += x * y, saa += x * x, sbb += y * y;
-    }
-    return sab / sqrt(saa * sbb);
-}
+/* Pearson correlation (cg_real_space_correlation, tested in test_metrics) */
+static double corr(const float *a, const float *b, size_t n) { return cg_real_space_correlation(a, b, n, NULL); }
 
 typedef enum { OK_CONV, USE_AT, PLUS_ORIGIN } variant;
 

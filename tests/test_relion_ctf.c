@@ -13,6 +13,7 @@
 #include "cryogen/mrc.h"
 #include "cryogen/phantom.h"
 #include "cryogen/project.h"
+#include "cryogen/metrics.h"
 #include "testutil.h"
 
 typedef struct {
@@ -29,17 +30,8 @@ static const part g_parts[] = {
 
 typedef enum { V_OK, V_SIGN, V_ANGLE, V_SWAP, V_PLUS_ORIGIN } variant;
 
-static double corr(const float *a, const float *b, size_t n) {
-    double ma = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) ma += a[i], mb += b[i];
-    ma /= n, mb /= n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < n; i++) {
-        double x = a[i] - ma, y = b[i] - mb;
-        sab += x * y, saa += x * x, sbb += y * y;
-    }
-    return sab / sqrt(saa * sbb);
-}
+/* Pearson correlation (cg_real_space_correlation, tested in test_metrics) */
+static double corr(const float *a, const float *b, size_t n) { return cg_real_space_correlation(a, b, n, NULL); }
 
 static double worst_corr(const cg_projector *P, int D, double apix, const float *ref, variant v) {
     cg_image_fft *w;

@@ -13,7 +13,11 @@ struct cg_fft_plan {
     fftwf_plan fwd_u, inv_u;   /* FFTW_UNALIGNED fallbacks */
 };
 
+/* FFTW's planner is not thread-safe: every plan in the program is made and destroyed under this
+ * one lock (src/recon/fft3.c takes it through cg__fft_planner_lock). */
 static pthread_mutex_t g_plan_lock = PTHREAD_MUTEX_INITIALIZER;
+void cg__fft_planner_lock(void) { pthread_mutex_lock(&g_plan_lock); }
+void cg__fft_planner_unlock(void) { pthread_mutex_unlock(&g_plan_lock); }
 
 cg_status cg_fft_plan_create(cg_fft_plan **out, int ndim, const int *dims) {
     *out = NULL;

@@ -13,17 +13,15 @@
  * Conventions as fft.h: forward unnormalised, inverse divided by M^3, half-complex layout
  * M x M x (M/2+1), index (z*M + y)*(M/2+1) + x. Inverse destroys its input. Slabs and blocks
  * run in parallel (OpenMP); each transform is computed identically whatever the thread count.
- * Planning: FFTW's planner is not thread-safe. Plans here are made under this file's mutex,
- * but cg_fft (src/core/fft.c) has its own mutex, so cg__fft3_create must not run while
- * another thread creates a cg_fft plan (cg_recon_finish is never called that way by the CLI;
- * linking fftw3f_threads and calling fftwf_make_planner_thread_safe would lift this).
+ * Planning: FFTW's planner is not thread-safe; plans here are made and destroyed under the
+ * library's one planner lock (src/core/fft_internal.h), shared with cg_fft.
  */
 #include <fftw3.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fft_internal.h"
 #include "recon/recon_internal.h"
 
 #define BLOCK 16
@@ -33,7 +31,6 @@ struct cg__fft3 {
     fftwf_plan r2c, c2r, zf, zb; /* per slab (2D) and per block of BLOCK z-columns (1D) */
 };
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 cg_status cg__fft3_create(cg__fft3 **out, int M) {
     *out = NULL;
@@ -44,12 +41,12 @@ cg_status cg__fft3_create(cg__fft3 **out, int M) {
     float *r = fftwf_alloc_real((size_t)M * M);
     fftwf_complex *c = fftwf_alloc_complex((size_t)M * nh), *b = fftwf_alloc_complex((size_t)M * BLOCK);
     if (r && c && b) {
-        pthread_mutex_lock(&g_lock);
+        cg__fft_planner_lock();
         f->r2c = fftwf_plan_dft_r2c(2, n2, r, c, FFTW_ESTIMATE);
         f->c2r = fftwf_plan_dft_c2r(2, n2, c, r, FFTW_ESTIMATE);
         f->zf = fftwf_plan_many_dft(1, n1, BLOCK, b, NULL, BLOCK, 1, b, NULL, BLOCK, 1, FFTW_FORWARD, FFTW_ESTIMATE);
         f->zb = fftwf_plan_many_dft(1, n1, BLOCK, b, NULL, BLOCK, 1, b, NULL, BLOCK, 1, FFTW_BACKWARD, FFTW_ESTIMATE);
-        pthread_mutex_unlock(&g_lock);
+        cg__fft_planner_unlock();
     }
     fftwf_free(r);
     fftwf_free(c);
@@ -64,12 +61,12 @@ cg_status cg__fft3_create(cg__fft3 **out, int M) {
 
 void cg__fft3_destroy(cg__fft3 *f) {
     if (!f) return;
-    pthread_mutex_lock(&g_lock);
+    cg__fft_planner_lock();
     if (f->r2c) fftwf_destroy_plan(f->r2c);
     if (f->c2r) fftwf_destroy_plan(f->c2r);
     if (f->zf) fftwf_destroy_plan(f->zf);
     if (f->zb) fftwf_destroy_plan(f->zb);
-    pthread_mutex_unlock(&g_lock);
+    cg__fft_planner_unlock();
     free(f);
 }
 
