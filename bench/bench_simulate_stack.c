@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cryogen/image.h"
 #include "cryogen/metrics.h"
 #include "cryogen/mrc.h"
 #include "cryogen/particles.h"
@@ -37,7 +38,7 @@ static cg_status truth_volume(const char *path, int D, float **vol) {
     float *v = NULL;
     cg_status st = cg_mrc_read(path, &h, &v);
     if (!st && (h.nx != h.ny || h.nx != h.nz)) st = cg_error(CG_ERR_FORMAT, "%s is not cubic", path);
-    if (!st) st = cg_volume_fourier_resize(v, h.nx, D, *vol);
+    if (!st) st = cg_volume_resample(v, h.nx, *vol, D);
     free(v);
     return st;
 }

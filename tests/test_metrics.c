@@ -12,6 +12,7 @@
 
 #include "cryogen/fft.h"
 #include "cryogen/geom.h"
+#include "cryogen/image.h"
 #include "cryogen/metrics.h"
 #include "cryogen/plot.h"
 #include "metrics/metrics_internal.h"
@@ -244,13 +245,13 @@ static void test_transform(void) {
     /* Fourier resize keeps a constant and the centre of a centred blob */
     for (size_t i = 0; i < n; i++) v[i] = 2.5f;
     float *small = malloc(sizeof(float) * 12 * 12 * 12);
-    CHECK_OK(cg_volume_fourier_resize(v, N, 12, small));
+    CHECK_OK(cg_volume_resample(v, N, small, 12));
     CHECK_CLOSE(small[777], 2.5, 1e-5, 0);
     for (int z = 0; z < N; z++)
         for (int y = 0; y < N; y++)
             for (int x = 0; x < N; x++)
                 v[((size_t)z * N + y) * N + x] = (float)exp(-((x - c) * (x - c) + (y - c) * (y - c) + (z - c) * (z - c)) / 8.0);
-    CHECK_OK(cg_volume_fourier_resize(v, N, 12, small));
+    CHECK_OK(cg_volume_resample(v, N, small, 12));
     size_t imax = 0;
     for (size_t i = 0; i < 12 * 12 * 12; i++)
         if (small[i] > small[imax]) imax = i;

@@ -108,11 +108,6 @@ typedef enum { CG_INTERP_LINEAR = 1, CG_INTERP_CUBIC = 3 } cg_interp;
  * out != in. */
 cg_status cg_volume_transform(const float *in, int N, const double Q[9], const double shift_px[3], cg_interp interp,
                               float *out);
-/* Resize by Fourier cropping or zero padding from N^3 to M^3 (same physical extent, pixel
- * size scaled by N / M), keeping the centre voxel the centre; values are scaled so a constant
- * map stays the same constant. */
-cg_status cg_volume_fourier_resize(const float *in, int N, int M, float *out);
-
 /* ---------------------------------------------------------------- alignment ------------- */
 typedef struct {
     int n_rotations;      /* global grid size (super-Fibonacci quasi-uniform), default 8000 */

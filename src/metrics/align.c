@@ -26,6 +26,7 @@
 
 #include "cryogen/fft.h"
 #include "cryogen/geom.h"
+#include "cryogen/image.h"
 #include "cryogen/metrics.h"
 
 void cg_align_params_default(cg_align_params *p) {
@@ -153,11 +154,11 @@ static cg_status level_create(level *L, const float *ref, const float *mov, int 
     float *a = cg_fft_alloc_real(nm), *b = cg_fft_alloc_real(nm);
     L->Fref = cg_fft_alloc_complex((size_t)M * M * L->mh);
     cg_status st = (!a || !b || !L->Fref) ? CG_ERR_NOMEM : cg_fft_plan_create(&L->plan, 3, dims);
-    if (!st) st = cg_volume_fourier_resize(ref, N, M, a);
+    if (!st) st = cg_volume_resample(ref, N, a, M);
     if (!st) {
         cg_circshift_3d(b, a, M, M, M, -(M / 2), -(M / 2), -(M / 2));
         cg_fft_forward(L->plan, b, L->Fref);
-        st = cg_volume_fourier_resize(mov, N, M, a);
+        st = cg_volume_resample(mov, N, a, M);
     }
     if (!st) st = padded_spectrum(a, M, &L->Fmov);
     if (!st) st = level_band(L, rmax, rmax > 6 ? 2.0 : 1.0);

@@ -95,48 +95,4 @@ cg_status cg_volume_transform(const float *in, int N, const double Q[9], const d
 /* Copy the overlapping frequencies of an N-grid spectrum into an M-grid spectrum: signed
  * frequencies in [-floor(L/2), ceil(L/2) - 1] on the full axes, [0, L/2] on the half axis,
  * L = min(N, M). */
-static void copy_spectrum(const cg_complex *src, int N, cg_complex *dst, int M) {
-    int L = N < M ? N : M, nh = N / 2 + 1, mh = M / 2 + 1;
-    int lo = -(L / 2), hi = (L + 1) / 2 - 1;
-    memset(dst, 0, sizeof(cg_complex) * (size_t)M * M * mh);
-    for (int z = 0; z < M; z++) {
-        int fz = cg_fft_freq(z, M);
-        if (fz < lo || fz > hi) continue;
-        int sz = cg_fft_index(fz, N);
-        for (int y = 0; y < M; y++) {
-            int fy = cg_fft_freq(y, M);
-            if (fy < lo || fy > hi) continue;
-            int sy = cg_fft_index(fy, N);
-            for (int x = 0; x <= L / 2; x++) dst[((size_t)z * M + y) * mh + x] = src[((size_t)sz * N + sy) * nh + x];
-        }
-    }
-}
 
-cg_status cg_volume_fourier_resize(const float *in, int N, int M, float *out) {
-    if (N < 2 || M < 2) return cg_error(CG_ERR_ARG, "Fourier resize from %d to %d", N, M);
-    int dn[3] = {N, N, N}, dm[3] = {M, M, M};
-    cg_fft_plan *pn = NULL, *pm = NULL;
-    size_t nn = (size_t)N * N * N, nm = (size_t)M * M * M;
-    float *a = cg_fft_alloc_real(nn), *b = cg_fft_alloc_real(nm);
-    cg_complex *sa = cg_fft_alloc_complex((size_t)N * N * (N / 2 + 1));
-    cg_complex *sb = cg_fft_alloc_complex((size_t)M * M * (M / 2 + 1));
-    cg_status st = (!a || !b || !sa || !sb) ? CG_ERR_NOMEM : CG_OK;
-    if (!st) st = cg_fft_plan_create(&pn, 3, dn);
-    if (!st) st = cg_fft_plan_create(&pm, 3, dm);
-    if (!st) {
-        cg_circshift_3d(a, in, N, N, N, -(N / 2), -(N / 2), -(N / 2));
-        cg_fft_forward(pn, a, sa);
-        copy_spectrum(sa, N, sb, M);
-        cg_fft_inverse(pm, sb, b);
-        double scale = (double)nm / (double)nn;
-        for (size_t i = 0; i < nm; i++) b[i] = (float)(b[i] * scale);
-        cg_circshift_3d(out, b, M, M, M, M / 2, M / 2, M / 2);
-    }
-    cg_fft_plan_destroy(pn);
-    cg_fft_plan_destroy(pm);
-    cg_fft_free(a);
-    cg_fft_free(b);
-    cg_fft_free(sa);
-    cg_fft_free(sb);
-    return st;
-}
