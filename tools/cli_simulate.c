@@ -73,7 +73,8 @@ cg_status cg_tool_simulate(const float *vol, const cg_sim_config *cfg, const cg_
     double sigma = 0;
     const int64_t batch = 256;
     cg_status s = (pn && pc && ps) ? cg_mkdir_p(o->out_dir) : CG_ERR_NOMEM;
-    if (s == CG_OK) s = cg_simulator_create(&sim, vol, cfg);
+    if (s == CG_OK)
+        s = o->model ? cg_simulator_create_model(&sim, o->model, o->gauss, cfg) : cg_simulator_create(&sim, vol, cfg);
     if (s == CG_OK) s = cg_simulator_noise_sigma(sim, parts, n, &sigma);
     if (s == CG_OK) {
         clean = cg_malloc((size_t)batch * D * D, sizeof(float), "clean image batch");

@@ -57,7 +57,7 @@ static int run(int argc, char **argv) {
     cg_tool_provenance(prov, sizeof prov, "demo", seed);
     if (s == CG_OK) s = cg_mrc_write(vpath, vol, D, D, D, (float)cfg.pixel_size_A, 0, prov);
     if (s == CG_OK) {
-        cg_sim_output o = {out, "demo", 0, 0};
+        cg_sim_output o = {out, "demo", 0, 0, NULL, NULL};
         s = cg_tool_simulate(vol, &cfg, parts, n, &o);
     }
     if (s == CG_OK)

@@ -67,6 +67,35 @@ cg_status cg_conf_atoms(const cg_conf_model *m, const double *param, cg_atom *at
 /* Draw a parameter: uniform over the range(s), or a state by the probabilities. */
 void cg_conf_sample(const cg_conf_model *m, cg_rng *r, double *param);
 
+/* ---- a model as text, so that evaluation can rebuild exactly what the simulator used ----
+ * Written by `cryogen simulate --model` as DIR/model.txt, `key = value` lines:
+ *   model = morph | hinge | discrete | lids | capsid | synthetic
+ *   files = a.pdb, b.pdb        (absolute paths; morph: 2, hinge: 1, discrete: K)
+ *   residues = 122:159          (hinge domain)
+ *   range = 0:60                (parameter range in degrees; hinge, lids, capsid, synthetic)
+ *   probabilities = 0.25, 0.75  (discrete)
+ *   box_A = 96                  (built-in models are sized to the box)
+ *   bfactor_extra_A2 = 0, use_file_bfactor = 1, skip_hydrogens = 0 (Gaussian options) */
+enum { CG_CONF_MAX_FILES = 8 };
+typedef struct {
+    char model[16];
+    int nfiles;
+    char files[CG_CONF_MAX_FILES][1024];
+    int res_first, res_last;
+    int has_range;
+    double range[2];
+    int nprob;
+    double prob[CG_CONF_MAX_FILES];
+    double box_A;
+    cg_gauss_opts gauss;
+} cg_conf_spec;
+
+void cg_conf_spec_init(cg_conf_spec *s); /* zeros, default Gaussian options */
+/* Build the model the spec names (reads the files). Errors name the missing piece. */
+cg_status cg_conf_from_spec(cg_conf_model **out, const cg_conf_spec *s);
+cg_status cg_conf_spec_write(const cg_conf_spec *s, const char *path, const char *comment);
+cg_status cg_conf_spec_read(const char *path, cg_conf_spec *s);
+
 #ifdef __cplusplus
 }
 #endif

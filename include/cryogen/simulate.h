@@ -16,6 +16,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "cryogen/conform.h"
 #include "cryogen/core.h"
 #include "cryogen/ctf.h"
 
@@ -46,6 +47,7 @@ typedef struct {
     double euler_rad[3];   /* rot, tilt, psi (RELION ZYZ) */
     double origin_A[2];    /* rlnOriginXAngst, rlnOriginYAngst */
     cg_ctf_params ctf;
+    double conf[2];        /* conformational parameter(s); used by model simulators only */
 } cg_sim_particle;
 
 /* Draw particle i's pose (uniform), shift and defocus from the config's seed. */
@@ -56,6 +58,16 @@ typedef struct cg_simulator cg_simulator;
  * (cg_get_threads() at creation). */
 cg_status cg_simulator_create(cg_simulator **out, const float *vol, const cg_sim_config *c);
 void cg_simulator_destroy(cg_simulator *s); /* accepts NULL */
+
+/* A simulator whose images come from a conformational model instead of a volume: particle i's
+ * atoms for its conf[] parameter, projected analytically (cg_atoms_project: exact line
+ * integrals of the Gaussian potential, the same scale as the voxel projector on
+ * cg_atoms_to_volume's map), then shifted, CTF-multiplied and noised as for a volume. `m` and
+ * `g` must outlive the simulator. Projections are centred on cg_conf_centre(m). */
+cg_status cg_simulator_create_model(cg_simulator **out, const cg_conf_model *m, const cg_gauss_opts *g,
+                                    const cg_sim_config *c);
+/* Particle i's conformational parameter(s), drawn from (seed, CG_RNG_STREAM_MODEL, i). */
+void cg_sim_draw_conformation(const cg_conf_model *m, uint64_t seed, int64_t i, double conf[2]);
 
 /* Noise standard deviation for the configured SNR, from the mean clean-signal variance of up to
  * 256 particles spread evenly over parts[0..n) (deterministic). 0 when snr is infinite. */

@@ -67,11 +67,16 @@ typedef struct {
     cg_image_fft *fft;
     cg_complex *spec;
     float *ctf;
+    cg_atom *atoms; /* model simulators: the particle's atoms */
+    float *img;     /* model simulators: the analytic projection */
 } sim_ws;
 
 struct cg_simulator {
     cg_sim_config cfg;
-    cg_projector *proj;
+    cg_projector *proj;            /* volume source, or */
+    const cg_conf_model *model;    /* model source */
+    cg_gauss_opts gauss;
+    double centre_A[3];
     int nws;
     sim_ws *ws;
 };
@@ -83,12 +88,15 @@ void cg_simulator_destroy(cg_simulator *s) {
         cg_image_fft_destroy(s->ws[i].fft);
         cg_fft_free(s->ws[i].spec);
         cg_fft_free(s->ws[i].ctf);
+        free(s->ws[i].atoms);
+        free(s->ws[i].img);
     }
     free(s->ws);
     free(s);
 }
 
-cg_status cg_simulator_create(cg_simulator **out, const float *vol, const cg_sim_config *c) {
+/* Simulator with workspaces; the image source is set by the callers below. */
+static cg_status simulator_new(cg_simulator **out, const cg_sim_config *c) {
     *out = NULL;
     cg_status st = cg_sim_config_check(c);
     if (st != CG_OK) return st;
@@ -98,7 +106,7 @@ cg_status cg_simulator_create(cg_simulator **out, const float *vol, const cg_sim
     s->nws = cg_get_threads();
     if (s->nws < 1) s->nws = 1;
     s->ws = cg_calloc((size_t)s->nws, sizeof *s->ws, "simulator workspaces");
-    st = s->ws ? cg_projector_create(&s->proj, vol, c->D, c->oversample) : CG_ERR_NOMEM;
+    st = s->ws ? CG_OK : CG_ERR_NOMEM;
     const size_t nh = (size_t)c->D * (c->D / 2 + 1);
     for (int i = 0; st == CG_OK && i < s->nws; i++) {
         st = cg_image_fft_create(&s->ws[i].fft, c->D);
@@ -115,12 +123,57 @@ cg_status cg_simulator_create(cg_simulator **out, const float *vol, const cg_sim
     return CG_OK;
 }
 
+cg_status cg_simulator_create(cg_simulator **out, const float *vol, const cg_sim_config *c) {
+    cg_status st = simulator_new(out, c);
+    if (st == CG_OK) st = cg_projector_create(&(*out)->proj, vol, c->D, c->oversample);
+    if (st != CG_OK) {
+        cg_simulator_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+cg_status cg_simulator_create_model(cg_simulator **out, const cg_conf_model *m, const cg_gauss_opts *g,
+                                    const cg_sim_config *c) {
+    cg_status st = simulator_new(out, c);
+    if (st != CG_OK) return st;
+    cg_simulator *s = *out;
+    s->model = m;
+    s->gauss = *g;
+    cg_conf_centre(m, s->centre_A);
+    for (int i = 0; st == CG_OK && i < s->nws; i++) {
+        s->ws[i].atoms = cg_malloc((size_t)cg_conf_max_atoms(m), sizeof(cg_atom), "particle atoms");
+        s->ws[i].img = cg_malloc((size_t)c->D * c->D, sizeof(float), "projection");
+        if (!s->ws[i].atoms || !s->ws[i].img) st = CG_ERR_NOMEM;
+    }
+    if (st != CG_OK) {
+        cg_simulator_destroy(s);
+        *out = NULL;
+    }
+    return st;
+}
+
+void cg_sim_draw_conformation(const cg_conf_model *m, uint64_t seed, int64_t i, double conf[2]) {
+    cg_rng r;
+    cg_rng_init(&r, seed, CG_RNG_STREAM_MODEL, (uint64_t)i);
+    conf[0] = conf[1] = 0;
+    cg_conf_sample(m, &r, conf);
+}
+
 /* clean image of one particle into img (D*D) */
 static cg_status clean_image(const cg_simulator *s, sim_ws *w, const cg_sim_particle *p, int64_t index, float *img) {
     const cg_sim_config *c = &s->cfg;
     double A[9];
     cg_euler_to_matrix(p->euler_rad[0], p->euler_rad[1], p->euler_rad[2], A);
-    cg_projector_slice(s->proj, A, w->spec);
+    if (s->model) {
+        int64_t n;
+        cg_status st = cg_conf_atoms(s->model, p->conf, w->atoms, &n);
+        if (st == CG_OK) st = cg_atoms_project(w->atoms, n, &s->gauss, c->D, c->pixel_size_A, s->centre_A, A, w->img);
+        if (st != CG_OK) return cg_error_prefix(st, "particle %lld", (long long)index + 1);
+        cg_image_to_spectrum(w->fft, w->img, w->spec);
+    } else {
+        cg_projector_slice(s->proj, A, w->spec);
+    }
     /* image = centred projection translated by -origin */
     cg_spectrum_shift(w->spec, c->D, -p->origin_A[0] / c->pixel_size_A, -p->origin_A[1] / c->pixel_size_A);
     if (c->apply_ctf) {
