@@ -8,7 +8,9 @@
  * Pass: |analytic - num| <= atol + rtol * max(|analytic|, |num|).
  * Accumulation (+=) is checked too: gradient buffers start at 0.25, and 0.25 is subtracted.
  * Kinks (ReLU, LeakyReLU, max pooling): with `kinks` set, a point whose one-sided
- * differences disagree by more than kink_tol is skipped (at most a quarter may be). */
+ * differences disagree by more than kink_tol is skipped (at most a quarter may be). A kink
+ * that goes undetected shifts the central difference by at most kink_tol / 2, so kink_tol
+ * <= atol keeps such points from failing spuriously. */
 #pragma once
 #include "testutil.h"
 

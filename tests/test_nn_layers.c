@@ -59,7 +59,7 @@ static void test_act(cg_nn_act act) {
     int pl = act == CG_NN_ACT_RELU || act == CG_NN_ACT_LEAKY_RELU;
     gc_case g = {.name = cg_nn_act_name(act), .n_in = 1, .out = out, .n_out = N, .forward = act_fwd,
                  .backward = act_bwd, .ctx = &c, .h = pl ? 1e-2 : 1e-3, .atol = 1e-3, .rtol = 2e-3,
-                 .kinks = pl, .kink_tol = 1e-2, .max_points = N};
+                 .kinks = pl, .kink_tol = 1e-3, .max_points = N};
     g.in[0] = (gc_tensor){"x", x, gx, N};
     gc_run(&g);
     /* softplus above the threshold and the exact kink convention */

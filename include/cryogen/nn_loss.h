@@ -53,7 +53,9 @@ void cg_nn_reparam_backward(float *dmu, float *dlogvar, const float *dz, const f
  * difference is exact (up to rounding) as long as x +- h v stays inside the current
  * activation pattern; h is chosen small (rel_step * rms(x) / max|v|) for that. It needs
  * three critic passes and no second-order code in any layer, so every layer works.
- * Smooth critics (SiLU, tanh, norms) get an O(h^2) error.
+ * Smooth critics (SiLU, tanh, norms) get an O(h^2) error. Float rounding of the two
+ * parameter gradients limits the relative accuracy to about 1e-7 / rel_step.
+ * The critic must treat samples independently (no batch statistics), as WGAN-GP requires.
  */
 /* The caller's critic: forward at x[B][dim], then backward of sum_i D(x_i): writes (=)
  * grad_x[B][dim] when non-NULL, accumulates (+=) parameter gradients into grad_theta when
