@@ -4,8 +4,8 @@
  *  - fused MLP equals the composition of the standalone layers (linear, act) to 1e-5;
  *  - a tiny regression problem: a linear model recovers known weights (to 1e-3), and a
  *    residual MLP fits y = sin(3 x0) * x1 + x2^2 below a fixed MSE (5e-3, from ~0.3);
- *  - determinism: two trainings from the same seed give the same bytes (parameters and
- *    checkpoint file).
+ *  - determinism: two trainings from the same seed give the same bytes (parameters, Adam
+ *    state, EMA and the checkpoint file), and so does a training with another thread count.
  * Checkpoints and the optimiser pieces have their own test (test_nn_optim). */
 #include "cryogen/nn.h"
 #include "nn_gradcheck.h"
@@ -169,6 +169,14 @@ static void test_regression_and_determinism(void) {
     snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", f1, f2);
     CHECK_MSG(system(cmd) == 0, "checkpoints of two identical runs differ");
     free(f1), free(f2);
+    cg_nn_mlp_destroy(b);
+    /* stronger than required: chunk boundaries are fixed, so 1 and 2 threads agree too */
+    int nt = cg_get_threads();
+    cg_set_threads(nt == 1 ? 2 : 1);
+    double lc = train_mlp(&b, 600, 99);
+    cg_set_threads(nt);
+    CHECK_MSG(lc == la && !memcmp(pa->param, cg_nn_mlp_params(b)->param, pa->count * sizeof(float)),
+              "training with a different thread count changed the result (%.9g vs %.9g)", lc, la);
     cg_nn_mlp_destroy(a);
     cg_nn_mlp_destroy(b);
 }

@@ -1,13 +1,22 @@
 /* Sequential (residual) MLP container with the llm.c lifecycle
  *     create -> reserve -> { forward -> zero_grad -> backward -> update } -> destroy.
  * Layer i computes y_i = act_i(x_i . W_i^T + b_i [+ x_i]), x_0 = input, x_i = y_{i-1}.
- * Speed: every layer is one sgemm plus ONE fused pass over its output (bias, residual,
- * activation) in forward; in backward one sgemm for dW, one for dx, and one fused pass that
- * adds the residual branch, multiplies by the previous activation's derivative (from its
- * stored output, or from the stored pre-activation for SiLU) and collects the bias
- * gradient. Bias sums go into per-64-row-block partials added in block order, so the result
- * is independent of the OpenMP thread count. Activations and gradient buffers live in one
- * arena sized by reserve(); nothing is allocated per step. */
+ *
+ * Speed. Rows are processed in fixed chunks of CHUNK rows, distributed over OpenMP threads;
+ * each chunk runs a single-threaded OpenBLAS sgemm and then its epilogue while the chunk is
+ * still in L2: forward adds bias and residual and applies the activation in that one pass;
+ * backward computes dX = dZ W, adds the residual branch, multiplies by the previous layer's
+ * activation derivative (from its stored output, or its stored pre-activation for SiLU) and
+ * collects that layer's bias-gradient partial sums in the same pass. Weight gradients
+ * dW += dZ^T X are split into fixed blocks of 64 output rows, one sgemm each. OpenBLAS is
+ * set to one thread during forward/backward (and restored) so that its thread pool and
+ * OpenMP's never compete for the same cores: measured on 2 cores, two spinning pools made
+ * a step slower with 2 threads than with 1.
+ * Determinism: chunk and block boundaries are constants, and bias partials are summed in
+ * chunk order in double, so the bytes do not depend on the thread count.
+ * Memory: activations and gradient buffers live in one arena sized by reserve(); nothing is
+ * allocated per step. The input of forward is borrowed until backward returns.
+ */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +24,7 @@
 #include "cryogen/nn.h"
 #include "nn/nn_internal.h"
 
-enum { ROW_BLOCK = 64 };
+enum { CHUNK = 256 }; /* rows per GEMM + epilogue chunk (output chunk stays in L2) */
 
 typedef struct {
     int din, dout, resid;
@@ -32,7 +41,7 @@ struct cg_nn_mlp {
     cg_arena arena;
     int64_t max_rows, n;
     float *ga, *gb;  /* [max_rows][max_dim] gradient ping-pong */
-    float *bpart;    /* [max_rows/ROW_BLOCK + 1][max_dim] bias partial sums */
+    float *bpart;    /* [max_rows/CHUNK + 1][max_dim] bias partial sums per chunk */
     const float *in; /* input of the last forward (borrowed) */
 };
 
@@ -107,7 +116,7 @@ cg_status cg_nn_mlp_reserve(cg_nn_mlp *m, int64_t max_rows) {
         size_t per = (rows * (size_t)m->layers[i].dout * sizeof(float) + 63) & ~(size_t)63;
         bytes += per * (cg_nn__act_df_from_output_ok(m->layers[i].act) ? 1 : 2);
     }
-    size_t nblk = rows / ROW_BLOCK + 1;
+    size_t nblk = rows / CHUNK + 1;
     bytes += 2 * ((rows * md * sizeof(float) + 63) & ~(size_t)63) + nblk * md * sizeof(float) + 64;
     cg_arena_free(&m->arena);
     m->max_rows = m->n = 0;
@@ -126,17 +135,36 @@ cg_status cg_nn_mlp_reserve(cg_nn_mlp *m, int64_t max_rows) {
     return CG_OK;
 }
 
-/* Forward epilogue: y = act(t + b [+ x]) in place over t = y, keeping z when needed. */
-static void forward_epilogue(const mlp_layer *L, const float *b, const float *x, int64_t n, float slope) {
+/* The GEMMs run as single-threaded OpenBLAS calls inside OpenMP loops (see the file header):
+ * OpenBLAS is switched to one thread for the duration of a forward/backward and restored. */
+static int blas_single_begin(void) {
+#ifdef CG_HAVE_OPENMP
+    int n = openblas_get_num_threads();
+    if (n != 1) openblas_set_num_threads(1);
+    return n;
+#else
+    return 1;
+#endif
+}
+static void blas_single_end(int saved) {
+    if (saved != 1) openblas_set_num_threads(saved);
+}
+
+/* Forward of layer L on rows [r0, r0+rn): y = act(x W^T + b [+ x]) with the epilogue applied
+ * while the chunk is still in cache; z kept when the derivative needs it. */
+static void forward_chunk(const mlp_layer *L, const float *W, const float *b, const float *x, int64_t r0,
+                          int64_t rn, float slope) {
     const int d = L->dout;
-    CG_NN_PARALLEL_FOR_IF(n * d >= CG_NN_PAR_MIN)
-    for (int64_t r = 0; r < n; r++) {
-        float *y = L->y + r * d, *z = L->z ? L->z + r * d : NULL;
-        const float *xr = L->resid ? x + r * d : NULL;
+    float *y = L->y + r0 * d;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rn, d, L->din, 1.0f, x + r0 * L->din, L->din, W, L->din,
+                0.0f, y, d);
+    for (int64_t r = 0; r < rn; r++) {
+        float *yr = y + r * d, *z = L->z ? L->z + (r0 + r) * d : NULL;
+        const float *xr = L->resid ? x + (r0 + r) * d : NULL;
         for (int j = 0; j < d; j++) {
-            float v = y[j] + b[j] + (xr ? xr[j] : 0.0f);
+            float v = yr[j] + b[j] + (xr ? xr[j] : 0.0f);
             if (z) z[j] = v;
-            y[j] = cg_nn__act_f(v, L->act, slope);
+            yr[j] = cg_nn__act_f(v, L->act, slope);
         }
     }
 }
@@ -144,14 +172,19 @@ static void forward_epilogue(const mlp_layer *L, const float *b, const float *x,
 cg_status cg_nn_mlp_forward(cg_nn_mlp *m, const float *in, int64_t n, const float **out) {
     if (n <= 0 || n > m->max_rows)
         return cg_error(CG_ERR_ARG, "nn mlp forward: %lld rows, reserved %lld", (long long)n, (long long)m->max_rows);
+    const int64_t nch = (n + CHUNK - 1) / CHUNK;
+    const float slope = m->cfg.leaky_slope;
+    int saved = blas_single_begin();
     const float *x = in;
     for (int i = 0; i < m->n_layers; i++) {
-        mlp_layer *L = &m->layers[i];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, L->dout, L->din, 1.0f, x, L->din,
-                    cg_nn_param(&m->params, L->w), L->din, 0.0f, L->y, L->dout);
-        forward_epilogue(L, cg_nn_param(&m->params, L->b), x, n, m->cfg.leaky_slope);
+        const mlp_layer *L = &m->layers[i];
+        const float *W = cg_nn_param(&m->params, L->w), *b = cg_nn_param(&m->params, L->b);
+        CG_NN_PARALLEL_FOR_IF(nch > 1)
+        for (int64_t c = 0; c < nch; c++)
+            forward_chunk(L, W, b, x, c * CHUNK, (c + 1) * CHUNK < n ? CHUNK : n - c * CHUNK, slope);
         x = L->y;
     }
+    blas_single_end(saved);
     m->in = in;
     m->n = n;
     if (out) *out = x;
@@ -160,65 +193,93 @@ cg_status cg_nn_mlp_forward(cg_nn_mlp *m, const float *in, int64_t n, const floa
 
 void cg_nn_mlp_zero_grad(cg_nn_mlp *m) { cg_nn_params_zero_grad(&m->params); }
 
-/* dz[n][d] = (g + add) * act'(layer L), in place allowed (dz == g), with the bias gradient
- * of L collected in fixed row blocks and added to db in block order. add may be NULL. */
-static void backward_epilogue(float *dz, const float *g, const float *add, const mlp_layer *L, float *db,
-                              float *bpart, int64_t n, float slope) {
-    const int d = L->dout;
-    const int64_t nblk = (n + ROW_BLOCK - 1) / ROW_BLOCK;
-    const int from_out = cg_nn__act_df_from_output_ok(L->act);
-    CG_NN_PARALLEL_FOR_IF(n * d >= CG_NN_PAR_MIN)
-    for (int64_t blk = 0; blk < nblk; blk++) {
-        float *part = bpart + blk * d;
-        memset(part, 0, (size_t)d * sizeof(float));
-        int64_t r1 = (blk + 1) * ROW_BLOCK < n ? (blk + 1) * ROW_BLOCK : n;
-        for (int64_t r = blk * ROW_BLOCK; r < r1; r++) {
-            const float *gr = g + r * d, *ar = add ? add + r * d : NULL;
-            const float *a = from_out ? L->y + r * d : L->z + r * d;
-            float *o = dz + r * d;
-            for (int j = 0; j < d; j++) {
-                float v = gr[j] + (ar ? ar[j] : 0.0f);
-                v *= from_out ? cg_nn__act_df_from_output(a[j], L->act, slope) : cg_nn__act_df(a[j], L->act, slope);
-                o[j] = v;
-                part[j] += v;
-            }
+/* Rows [r0, r0+rn): dz = (g + add) * act'(layer L) (dz == g allowed), and the chunk's column
+ * sums into part[d] for L's bias gradient. add may be NULL. */
+static void grad_act_chunk(float *dz, const float *g, const float *add, const mlp_layer *L, float *part, int64_t r0,
+                           int64_t rn, float slope) {
+    const int d = L->dout, from_out = cg_nn__act_df_from_output_ok(L->act);
+    memset(part, 0, (size_t)d * sizeof(float));
+    for (int64_t r = r0; r < r0 + rn; r++) {
+        const float *gr = g + r * d, *ar = add ? add + r * d : NULL;
+        const float *a = from_out ? L->y + r * d : L->z + r * d;
+        float *o = dz + r * d;
+        for (int j = 0; j < d; j++) {
+            float v = gr[j] + (ar ? ar[j] : 0.0f);
+            v *= from_out ? cg_nn__act_df_from_output(a[j], L->act, slope) : cg_nn__act_df(a[j], L->act, slope);
+            o[j] = v;
+            part[j] += v;
         }
     }
-    CG_NN_PARALLEL_FOR_IF(nblk * d >= CG_NN_PAR_MIN)
+}
+
+/* db[d] += sum of the chunk partials part[nch][stride], in chunk order, in double. */
+static void reduce_partials(float *db, const float *part, int64_t nch, int d, int stride) {
     for (int j = 0; j < d; j++) {
         double s = 0;
-        for (int64_t blk = 0; blk < nblk; blk++) s += bpart[blk * d + j];
+        for (int64_t c = 0; c < nch; c++) s += part[c * stride + j];
         db[j] += (float)s;
+    }
+}
+
+/* dW[dout][din] += dz^T x over all rows, split into fixed blocks of 64 output rows. */
+static void weight_grad(float *dW, const float *dz, const float *x, int64_t n, int din, int dout) {
+    const int nb = (dout + 63) / 64;
+    CG_NN_PARALLEL_FOR_IF(nb > 1)
+    for (int blk = 0; blk < nb; blk++) {
+        int m0 = blk * 64, mn = dout - m0 < 64 ? dout - m0 : 64;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, mn, din, (int)n, 1.0f, dz + m0, dout, x, din, 1.0f,
+                    dW + (size_t)m0 * din, din);
+    }
+}
+
+/* Input gradient of layer L for rows [r0, r0+rn): g = dz W (+ dz when residual), then
+ * through the previous layer's activation when P is given (in place, with bias partials). */
+static void input_grad_chunk(float *g, const float *dz, const mlp_layer *L, const float *W, const mlp_layer *P,
+                             float *part, int64_t r0, int64_t rn, float slope) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rn, L->din, L->dout, 1.0f, dz + r0 * L->dout, L->dout,
+                W, L->din, 0.0f, g + r0 * L->din, L->din);
+    const float *add = L->resid ? dz : NULL;
+    if (P) {
+        grad_act_chunk(g, g, add, P, part, r0, rn, slope);
+    } else if (add) {
+        for (int64_t i = r0 * L->din; i < (r0 + rn) * L->din; i++) g[i] += add[i];
     }
 }
 
 cg_status cg_nn_mlp_backward(cg_nn_mlp *m, const float *dout, float *din) {
     if (m->n <= 0) return cg_error(CG_ERR_ARG, "nn mlp backward: no forward pass to differentiate");
-    const int64_t n = m->n;
+    const int64_t n = m->n, nch = (n + CHUNK - 1) / CHUNK;
     const float slope = m->cfg.leaky_slope;
-    int last = m->n_layers - 1;
+    const int last = m->n_layers - 1;
+    int saved = blas_single_begin();
     mlp_layer *L = &m->layers[last];
     const float *dz = dout;
-    if (L->act == CG_NN_ACT_NONE) cg_nn_colsum_acc(cg_nn_grad(&m->params, L->b), dout, n, L->dout);
-    else backward_epilogue(m->ga, dout, NULL, L, cg_nn_grad(&m->params, L->b), m->bpart, n, slope), dz = m->ga;
+    if (L->act != CG_NN_ACT_NONE) {
+        CG_NN_PARALLEL_FOR_IF(nch > 1)
+        for (int64_t c = 0; c < nch; c++)
+            grad_act_chunk(m->ga, dout, NULL, L, m->bpart + c * m->max_dim, c * CHUNK,
+                           (c + 1) * CHUNK < n ? CHUNK : n - c * CHUNK, slope);
+        reduce_partials(cg_nn_grad(&m->params, L->b), m->bpart, nch, L->dout, m->max_dim);
+        dz = m->ga;
+    } else {
+        cg_nn_colsum_acc(cg_nn_grad(&m->params, L->b), dout, n, L->dout);
+    }
     for (int i = last; i >= 0; i--) {
         L = &m->layers[i];
         const float *x = i > 0 ? m->layers[i - 1].y : m->in;
-        const float *W = cg_nn_param(&m->params, L->w);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->dout, L->din, (int)n, 1.0f, dz, L->dout, x, L->din,
-                    1.0f, cg_nn_grad(&m->params, L->w), L->din);
+        weight_grad(cg_nn_grad(&m->params, L->w), dz, x, n, L->din, L->dout);
         if (i == 0 && !din) break;
         float *g = i == 0 ? din : (dz == m->ga ? m->gb : m->ga);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, L->din, L->dout, 1.0f, dz, L->dout, W, L->din,
-                    0.0f, g, L->din);
-        if (i == 0) {
-            if (L->resid) cg_nn_acc(din, dz, (size_t)n * (size_t)L->din);
-            break;
-        }
-        mlp_layer *P = &m->layers[i - 1];
-        backward_epilogue(g, g, L->resid ? dz : NULL, P, cg_nn_grad(&m->params, P->b), m->bpart, n, slope);
+        const mlp_layer *P = i > 0 ? &m->layers[i - 1] : NULL;
+        const float *W = cg_nn_param(&m->params, L->w);
+        CG_NN_PARALLEL_FOR_IF(nch > 1)
+        for (int64_t c = 0; c < nch; c++)
+            input_grad_chunk(g, dz, L, W, P, m->bpart + c * m->max_dim, c * CHUNK,
+                             (c + 1) * CHUNK < n ? CHUNK : n - c * CHUNK, slope);
+        if (P) reduce_partials(cg_nn_grad(&m->params, P->b), m->bpart, nch, P->dout, m->max_dim);
         dz = g;
     }
+    blas_single_end(saved);
     return CG_OK;
 }
 
