@@ -158,6 +158,17 @@ static void forward_chunk(const mlp_layer *L, const float *W, const float *b, co
     float *y = L->y + r0 * d;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rn, d, L->din, 1.0f, x + r0 * L->din, L->din, W, L->din,
                 0.0f, y, d);
+    if (L->act == CG_NN_ACT_RELU && !L->z) { /* the hot case, written out so it vectorises */
+        for (int64_t r = 0; r < rn; r++) {
+            float *yr = y + r * d;
+            const float *xr = L->resid ? x + (r0 + r) * d : b, *br = L->resid ? b : NULL;
+            if (br)
+                for (int j = 0; j < d; j++) yr[j] = fmaxf(yr[j] + br[j] + xr[j], 0.0f);
+            else
+                for (int j = 0; j < d; j++) yr[j] = fmaxf(yr[j] + xr[j], 0.0f);
+        }
+        return;
+    }
     for (int64_t r = 0; r < rn; r++) {
         float *yr = y + r * d, *z = L->z ? L->z + (r0 + r) * d : NULL;
         const float *xr = L->resid ? x + (r0 + r) * d : NULL;
@@ -199,6 +210,23 @@ static void grad_act_chunk(float *dz, const float *g, const float *add, const ml
                            int64_t rn, float slope) {
     const int d = L->dout, from_out = cg_nn__act_df_from_output_ok(L->act);
     memset(part, 0, (size_t)d * sizeof(float));
+    if (L->act == CG_NN_ACT_RELU) { /* the hot case, written out so it vectorises */
+        for (int64_t r = r0; r < r0 + rn; r++) {
+            const float *gr = g + r * d, *ar = add ? add + r * d : NULL, *y = L->y + r * d;
+            float *o = dz + r * d;
+            if (ar)
+                for (int j = 0; j < d; j++) {
+                    float v = y[j] > 0.0f ? gr[j] + ar[j] : 0.0f;
+                    o[j] = v, part[j] += v;
+                }
+            else
+                for (int j = 0; j < d; j++) {
+                    float v = y[j] > 0.0f ? gr[j] : 0.0f;
+                    o[j] = v, part[j] += v;
+                }
+        }
+        return;
+    }
     for (int64_t r = r0; r < r0 + rn; r++) {
         const float *gr = g + r * d, *ar = add ? add + r * d : NULL;
         const float *a = from_out ? L->y + r * d : L->z + r * d;
