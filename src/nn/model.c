@@ -30,6 +30,11 @@
 #ifndef CG_NN_MLP_CHUNK
 #define CG_NN_MLP_CHUNK 256
 #endif
+#if defined(__GNUC__) && !defined(__clang__)
+#define CG_NN_NO_TRAPPING_MATH __attribute__((optimize("no-trapping-math")))
+#else
+#define CG_NN_NO_TRAPPING_MATH
+#endif
 enum { CHUNK = CG_NN_MLP_CHUNK, KSPLIT = 8 /* row parts of the weight-gradient GEMMs */ }; /* rows per GEMM + epilogue chunk (output chunk stays in L2) */
 
 typedef struct {
@@ -223,35 +228,43 @@ cg_status cg_nn_mlp_forward(cg_nn_mlp *m, const float *in, int64_t n, const floa
 
 void cg_nn_mlp_zero_grad(cg_nn_mlp *m) { cg_nn_params_zero_grad(&m->params); }
 
-/* Rows [r0, r0+rn): dz = (g + add) * act'(layer L) (dz == g allowed), and the chunk's column
- * sums into part[d] for L's bias gradient. add may be NULL. */
-static void grad_act_chunk(float *dz, const float *g, const float *add, const mlp_layer *L, float *part, int64_t r0,
-                           int64_t rn, float slope) {
+/* Rows [r0, r0+rn), in place: g = (g + add) * act'(layer L), and the chunk's column sums
+ * into part[d] for L's bias gradient. add may be NULL. restrict: g, add, the activations and
+ * part are distinct buffers, so the loops vectorise without runtime alias checks. The
+ * residual ReLU select is only if-converted (vectorised) when the compiler may assume that
+ * float additions do not trap (-fno-trapping-math: no trap is ever enabled here, and it
+ * changes no result, unlike -ffast-math); otherwise it stays a branch that mispredicts on
+ * random masks (measured: 16% of a step). */
+CG_NN_NO_TRAPPING_MATH
+static void grad_act_chunk(float *restrict g, const float *restrict add, const mlp_layer *L, float *restrict part,
+                           int64_t r0, int64_t rn, float slope) {
     const int d = L->dout, from_out = cg_nn__act_df_from_output_ok(L->act);
     memset(part, 0, (size_t)d * sizeof(float));
     if (L->act == CG_NN_ACT_RELU) { /* the hot case, written out so it vectorises */
         for (int64_t r = r0; r < r0 + rn; r++) {
-            const float *gr = g + r * d, *ar = add ? add + r * d : NULL, *y = L->y + r * d;
-            float *o = dz + r * d;
-            if (ar)
+            float *restrict o = g + r * d;
+            const float *restrict y = L->y + r * d;
+            if (add) {
+                const float *restrict ar = add + r * d;
                 for (int j = 0; j < d; j++) {
-                    float v = y[j] > 0.0f ? gr[j] + ar[j] : 0.0f;
+                    float s = o[j] + ar[j], v = y[j] > 0.0f ? s : 0.0f;
                     o[j] = v, part[j] += v;
                 }
-            else
+            } else {
                 for (int j = 0; j < d; j++) {
-                    float v = y[j] > 0.0f ? gr[j] : 0.0f;
+                    float v = y[j] > 0.0f ? o[j] : 0.0f;
                     o[j] = v, part[j] += v;
                 }
+            }
         }
         return;
     }
     for (int64_t r = r0; r < r0 + rn; r++) {
-        const float *gr = g + r * d, *ar = add ? add + r * d : NULL;
+        const float *ar = add ? add + r * d : NULL;
         const float *a = from_out ? L->y + r * d : L->z + r * d;
-        float *o = dz + r * d;
+        float *o = g + r * d;
         for (int j = 0; j < d; j++) {
-            float v = gr[j] + (ar ? ar[j] : 0.0f);
+            float v = o[j] + (ar ? ar[j] : 0.0f);
             v *= from_out ? cg_nn__act_df_from_output(a[j], L->act, slope) : cg_nn__act_df(a[j], L->act, slope);
             o[j] = v;
             part[j] += v;
@@ -298,7 +311,7 @@ static void input_grad_chunk(float *g, const float *dz, const mlp_layer *L, cons
                 W, L->din, 0.0f, g + r0 * L->din, L->din);
     const float *add = L->resid ? dz : NULL;
     if (P) {
-        grad_act_chunk(g, g, add, P, part, r0, rn, slope);
+        grad_act_chunk(g, add, P, part, r0, rn, slope);
     } else if (add) {
         for (int64_t i = r0 * L->din; i < (r0 + rn) * L->din; i++) g[i] += add[i];
     }
@@ -312,10 +325,11 @@ cg_status cg_nn_mlp_backward(cg_nn_mlp *m, const float *dout, float *din) {
     int saved = blas_single_begin();
     mlp_layer *L = &m->layers[last];
     const float *dz = dout;
-    if (L->act != CG_NN_ACT_NONE) {
+    if (L->act != CG_NN_ACT_NONE) { /* not with the MLP's configurations; kept general */
+        memcpy(m->ga, dout, (size_t)n * L->dout * sizeof(float));
         CG_NN_PARALLEL_FOR_IF(nch > 1)
         for (int64_t c = 0; c < nch; c++)
-            grad_act_chunk(m->ga, dout, NULL, L, m->bpart + c * m->max_dim, c * CHUNK,
+            grad_act_chunk(m->ga, NULL, L, m->bpart + c * m->max_dim, c * CHUNK,
                            (c + 1) * CHUNK < n ? CHUNK : n - c * CHUNK, slope);
         reduce_partials(cg_nn_grad(&m->params, L->b), m->bpart, nch, L->dout, m->max_dim);
         dz = m->ga;
