@@ -93,6 +93,10 @@ typedef struct {
 } cg_nn_mlp_config;
 
 typedef struct cg_nn_mlp cg_nn_mlp;
+/* Threads: forward and backward parallelise with OpenMP over fixed row chunks and switch
+ * OpenBLAS to one thread for their duration (restored on return), so do not call BLAS from
+ * another thread meanwhile; one model must not be used from two threads at once. Results
+ * do not depend on the OpenMP thread count. */
 
 /* Build the model: parameter table, flat buffers, initial weights from the Philox stream
  * (seed, CG_RNG_STREAM_INIT, tensor index). No activation memory yet (see reserve).
