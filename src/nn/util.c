@@ -1,0 +1,50 @@
+/* Elementwise helpers and deterministic reductions shared by the layers.
+ * Reductions split the input into CG_NN_RED_CHUNKS fixed chunks (a function of n only),
+ * sum each in double in index order, then add the chunk sums in chunk order: the result is
+ * bitwise the same for any thread count. */
+#include <string.h>
+
+#include "cryogen/nn_layers.h"
+#include "nn/nn_internal.h"
+
+void cg_nn_zero(float *x, size_t n) { memset(x, 0, n * sizeof *x); }
+
+void cg_nn_acc(float *dst, const float *src, size_t n) {
+    CG_NN_PARALLEL_FOR_IF(n >= CG_NN_PAR_MIN)
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+void cg_nn_scale(float *x, float s, size_t n) {
+    CG_NN_PARALLEL_FOR_IF(n >= CG_NN_PAR_MIN)
+    for (size_t i = 0; i < n; i++) x[i] *= s;
+}
+
+double cg_nn_sum(const float *x, size_t n) {
+    double part[CG_NN_RED_CHUNKS];
+    size_t chunk = (n + CG_NN_RED_CHUNKS - 1) / CG_NN_RED_CHUNKS;
+    CG_NN_PARALLEL_FOR_IF(n >= CG_NN_PAR_MIN)
+    for (int c = 0; c < CG_NN_RED_CHUNKS; c++) {
+        size_t lo = (size_t)c * chunk, hi = lo + chunk < n ? lo + chunk : n;
+        double s = 0;
+        for (size_t i = lo; i < hi; i++) s += x[i];
+        part[c] = s;
+    }
+    double s = 0;
+    for (int c = 0; c < CG_NN_RED_CHUNKS; c++) s += part[c];
+    return s;
+}
+
+void cg_nn_colsum_acc(float *db, const float *g, int64_t n, int d) {
+    enum { CB = 16 };
+    int nblk = (d + CB - 1) / CB;
+    CG_NN_PARALLEL_FOR_IF(n * (int64_t)d >= CG_NN_PAR_MIN)
+    for (int blk = 0; blk < nblk; blk++) {
+        int c0 = blk * CB, nc = d - c0 < CB ? d - c0 : CB;
+        double acc[CB] = {0};
+        for (int64_t i = 0; i < n; i++) {
+            const float *row = g + i * d + c0;
+            for (int j = 0; j < nc; j++) acc[j] += row[j];
+        }
+        for (int j = 0; j < nc; j++) db[c0 + j] += (float)acc[j];
+    }
+}
