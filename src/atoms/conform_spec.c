@@ -35,6 +35,9 @@ cg_status cg_conf_from_spec(cg_conf_model **out, const cg_conf_spec *s) {
         return cg_error(CG_ERR_ARG, "unknown model '%s' (morph, hinge, discrete, lids, capsid, synthetic)", m);
     if (need == 0) {
         if (!(s->box_A > 0)) return cg_error(CG_ERR_ARG, "model %s needs the box size", m);
+        if (s->has_range && s->range[0] != 0) /* these objects start closed / straight at 0 */
+            return cg_error(CG_ERR_ARG, "model %s: the angle range starts at 0 (closed); give 0:MAX, not %g:%g", m,
+                            s->range[0], s->range[1]);
         cg_status st = s->has_range && !strcmp(m, "lids")     ? cg_conf_lids_create(out, 0.35 * s->box_A, s->range[1])
                        : s->has_range && !strcmp(m, "capsid") ? cg_conf_capsid_create(out, 0.55 * s->box_A, s->range[1])
                                                               : cg_conf_builtin_create(out, m, s->box_A);
