@@ -62,7 +62,10 @@ static int run(int argc, char **argv) {
     }
     if (s == CG_OK)
         printf("  ground truth: %s (%d^3 voxels, %.3g A/px)\n"
-               "next: relion_reconstruct --i particles.star --o rec.mrc --ctf (run inside %s)\n",
+               "next, inside %s:\n"
+               "  cryogen backproject particles.star --out map.mrc      (map, half maps, gold-standard FSC)\n"
+               "  cryogen fsc map.mrc volume.mrc --plot fsc.svg         (against the ground truth)\n"
+               "  relion_reconstruct --i particles.star --o rec.mrc --ctf   (the same with RELION)\n",
                vpath, D, cfg.pixel_size_A, out);
     free(vol), free(parts), free(vpath);
     return s == CG_OK ? CG_EXIT_OK : cg_cli_fail("demo", s);

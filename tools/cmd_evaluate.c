@@ -144,11 +144,27 @@ static cg_status write_svgs(const char *prefix, const cg_truth *t, const cg_eval
     cg_heatmap h;
     memset(&h, 0, sizeof h);
     h.nrows = h.ncols = t->ngrid;
-    h.vmin = 0;
+    /* one colour scale for both matrices, from the lowest off-diagonal value of either to 0.5,
+       so that their structure is visible and they can be compared cell by cell */
+    double lo = 0.5;
+    for (int i = 0; i < t->ngrid * t->ngrid; i++) lo = fmin(lo, fmin(V->gt_matrix[i], V->method_matrix[i]));
+    h.vmin = lo < 0.5 ? lo : 0;
     h.vmax = 0.5;
     h.annotate = t->ngrid <= 12;
     h.colorbar_label = "FSC area (cycles/px)";
-    h.xlabel = h.ylabel = "ground-truth grid point";
+    h.xlabel = h.ylabel = "true conformational parameter (grid point)";
+    char(*lab)[32] = malloc(sizeof(char[32]) * (size_t)t->ngrid);
+    const char **labp = malloc(sizeof(char *) * (size_t)t->ngrid);
+    if (!lab || !labp) {
+        free(lab), free(labp);
+        return cg_error(CG_ERR_NOMEM, "plot labels");
+    }
+    for (int g = 0; g < t->ngrid; g++) {
+        if (t->pdim > 1) snprintf(lab[g], sizeof lab[g], "%.3g, %.3g", t->grid[2 * g], t->grid[2 * g + 1]);
+        else snprintf(lab[g], sizeof lab[g], "%.3g", t->grid[g]);
+        labp[g] = lab[g];
+    }
+    h.row_labels = h.col_labels = labp;
     h.title = "ground truth: FSC cross-conformation matrix";
     h.values = V->gt_matrix;
     snprintf(path, sizeof path, "%s_gt_matrix.svg", prefix);
@@ -157,6 +173,7 @@ static cg_status write_svgs(const char *prefix, const cg_truth *t, const cg_eval
     h.values = V->method_matrix;
     snprintf(path, sizeof path, "%s_method_matrix.svg", prefix);
     if (!s) s = cg_plot_heatmap_save(path, &h);
+    free(lab), free(labp);
     if (!s && t->pdim == 1) {
         double *x = malloc(sizeof(double) * (size_t)t->ngrid);
         if (!x) return CG_ERR_NOMEM;
