@@ -8,7 +8,10 @@
  *   cs_zero_byte_records.npy (review): 10^18 records of zero bytes were accepted, and any caller
  *     allocating per record would then ask for exabytes.
  *   atoms_formfeed_hang.cif (fuzz_atoms, first run): a form feed between mmCIF tokens made the
- *     lexer return empty tokens forever (a hang, not a crash). */
+ *     lexer return empty tokens forever (a hang, not a crash).
+ *   atoms_cif_empty_quote_at_end.cif (fuzz_atoms, CI slice on a fresh corpus): an empty quoted
+ *     value at the very end of the input gave a zero-length token pointing one byte past the
+ *     buffer, and the row loop read its first byte (heap overflow under ASan). */
 #include <dirent.h>
 
 #include "cryogen/atoms.h"

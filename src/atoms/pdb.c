@@ -315,7 +315,10 @@ static cg_status parse_cif(const char *text, size_t len, const char *name, cg_at
     int64_t row_line = L.line;
     memset(vals, 0, sizeof vals);
     do {
-        if (tok[0] == '_' || (tl == 5 && !strncmp(tok, "loop_", 5)) || (tl >= 5 && !strncmp(tok, "data_", 5))) break;
+        /* an empty quoted value ('' or "" at the end of the input) has tl == 0 and tok may point
+           one past the buffer: never read tok[0] then */
+        if ((tl > 0 && tok[0] == '_') || (tl == 5 && !strncmp(tok, "loop_", 5)) || (tl >= 5 && !strncmp(tok, "data_", 5)))
+            break;
         if (k == 0) row_line = L.line;
         for (int f = 0; f < F_COUNT; f++)
             if (col[f] == k) snprintf(vals[f], sizeof vals[f], "%.*s", (int)(tl < 31 ? tl : 31), tok);
