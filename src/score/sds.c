@@ -81,7 +81,8 @@ cg_status cg_sds_reconstruct(cg_score_net *net, const cg_sds_config *c, const fl
             for (size_t i = 0; i < S; i++) q[i] = (p[i] - mean) * inv + (float)(c->t * cg_rng_normal(&rng));
             sig[j - 1] = (float)c->t;
         }
-        if (M > 1) s = cg_score_denoise(net, noisy, noisy, sig, M - 1);
+        /* prior weight 0 (data only): the noise is still drawn, so the stream stays aligned */
+        if (M > 1 && c->prior_weight > 0) s = cg_score_denoise(net, noisy, noisy, sig, M - 1);
         if (s) break;
         /* residuals, in place in proj: view 0 against the image, views j against D_t */
         double r0 = 0;
