@@ -375,9 +375,9 @@ cg_status cg_score_denoise(cg_score_net *n, float *out, const float *x, const fl
     size_t S = (size_t)n->cfg.D * n->cfg.D;
     if (n->max_batch < 1) return cg_error(CG_ERR_ARG, "score net: reserve a batch before denoising");
     float cn[4096];
-    for (int64_t b0 = 0; b0 < B; b0 += n->max_batch) {
-        int nb = (int)((B - b0) < n->max_batch ? (B - b0) : n->max_batch);
-        if (nb > 4096) nb = 4096;
+    int chunk = n->max_batch < 4096 ? n->max_batch : 4096;
+    for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+        int nb = (int)((B - b0) < chunk ? (B - b0) : chunk);
         for (int b = 0; b < nb; b++) {
             if (!(sigma[b0 + b] > 0)) return cg_error(CG_ERR_ARG, "denoise: sigma %g must be positive", sigma[b0 + b]);
             cg_edm_precond p = cg_edm_precond_at(sigma[b0 + b], n->cfg.sigma_data);
