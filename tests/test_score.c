@@ -11,6 +11,8 @@
  *     rms(D(x; s) - x) / rms(x) <= 0.02 at s = 0.01 (measured 0.0094 with 2 threads), i.e. the
  *     preconditioned denoiser is the identity (c_skip -> 1) plus a learned correction that stays
  *     small; and at s = 1 it pulls a noisy copy closer to the image than the noise was.
+ *  6. The radial power spectrum used to compare samples with data is flat and equal to the
+ *     variance for white noise (within 10% per shell).
  */
 #include <math.h>
 
@@ -193,6 +195,23 @@ static void test_identity(void) {
     cg_score_net_destroy(net);
 }
 
+/* White noise of variance s^2 has a flat radial power spectrum equal to s^2 (Parseval with the
+ * |F|^2 / D^2 normalisation): 400 images of 16^2, every shell 1..7 within 10% (the sparsest
+ * shell holds >= 8 x 400 coefficients, relative standard error <= 2.5%). */
+static void test_radial_power(void) {
+    enum { D = 16, N = 400 };
+    float *img = malloc(sizeof(float) * N * D * D);
+    cg_rng g;
+    cg_rng_init(&g, 21, CG_RNG_STREAM_USER, 0);
+    for (int i = 0; i < N * D * D; i++) img[i] = (float)(0.7 * cg_rng_normal(&g));
+    double p[D / 2 + 1], worst = 0;
+    CHECK_OK(cg_score_radial_power(img, N, D, 0, p));
+    for (int r = 1; r < D / 2; r++) worst = fmax(worst, fabs(p[r] / 0.49 - 1));
+    CHECK_MSG(worst < 0.10, "white-noise spectrum off by %.3f", worst);
+    printf("radial power of white noise (s^2 = 0.49): shells 1..7 within %.3f relative\n", worst);
+    free(img);
+}
+
 int main(void) {
     cg_set_threads(2);
     test_precond();
@@ -200,5 +219,6 @@ int main(void) {
     test_gradcheck();
     test_adjoint();
     test_identity();
+    test_radial_power();
     return cg_test_finish();
 }

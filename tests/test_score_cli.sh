@@ -2,7 +2,8 @@
 # Score models end to end on a tiny clean `lids` dataset (32^2, no CTF, no noise, no shifts):
 #  1. train-denoiser: 40 steps in one run and 20 + 20 with --resume give byte-identical
 #     checkpoints (same seed, same thread count); the loss file has 40 finite entries.
-#  2. sample: 4 images, MRCS + PNG (signature checked), same seed -> same bytes.
+#  2. sample: 4 images, MRCS + PNG (signature checked), same seed -> same bytes; --churn runs;
+#     --compare writes the radial power spectrum table (D/2 + 1 shells) and plot.
 #  3. sds on image 0 (100 steps, 4 views, t = 0.5) with a denoiser trained 300 steps: the FSC
 #     area against the image's ground-truth volume (in the image frame, best hand) must beat
 #     the initial zero volume (area 0 by definition: its FSC is undefined) by at least 0.05;
@@ -35,6 +36,9 @@ if [ "$nl" != 40 ] || [ "$nlb" != 40 ]; then echo "FAIL loss file: $nl / $nlb ro
 [ "$(head -c 8 s1.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || { echo "FAIL sample: s1.png is not a PNG"; fail=1; }
 cmp -s s1.mrcs s2.mrcs || { echo "FAIL sample: same seed, different bytes"; fail=1; }
 "$B" sample a --n 2 --steps 4 --churn 10 --out s3.mrcs -j 1 -q > /dev/null || { echo "FAIL sample --churn"; fail=1; }
+"$B" sample a --n 4 --steps 6 --seed 5 --out s4.mrcs --compare sim/clean.mrcs -j 1 -q | grep "radial power" || { echo "FAIL sample --compare"; fail=1; }
+rows=$(grep -vc '^#' s4_spectrum.tsv || true)
+[ "$rows" = 17 ] && [ -s s4_spectrum.svg ] || { echo "FAIL sample --compare: $rows spectrum rows, want 17, and an SVG"; fail=1; }
 
 # 3. SDS beats the zero volume
 "$B" train-denoiser sim/clean.mrcs --out den --steps 300 $TR > /dev/null

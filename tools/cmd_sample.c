@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cryogen/mrc.h"
+#include "cryogen/plot.h"
 #include "cryogen/png.h"
 #include "cryogen/score.h"
 
@@ -45,8 +46,62 @@ static cg_status write_montage(const char *path, const float *img, int64_t n, in
     return s;
 }
 
+/* Radial power spectra of the samples and of the reference images (masked as in training):
+ * PREFIX_spectrum.tsv and PREFIX_spectrum.svg; prints the mean and largest |log10 ratio| over
+ * shells 1 .. D/2 - 1. */
+static cg_status compare_spectra(const char *prefix, const char *ref_path, const float *img, int64_t n,
+                                 const cg_score_config *cfg) {
+    cg_mrc_header h;
+    float *ref = NULL;
+    cg_status s = cg_mrc_read(ref_path, &h, &ref);
+    if (!s && (h.nx != cfg->D || h.ny != cfg->D))
+        s = cg_error(CG_ERR_ARG, "--compare %s: images %d x %d, samples %d^2", ref_path, h.nx, h.ny, cfg->D);
+    int R = cfg->D / 2;
+    double *ps = malloc(sizeof(double) * (R + 1)), *pr = malloc(sizeof(double) * (R + 1));
+    double *x = malloc(sizeof(double) * (R + 1)), *ls = malloc(sizeof(double) * (R + 1)), *lr = malloc(sizeof(double) * (R + 1));
+    if (!s && (!ps || !pr || !x || !ls || !lr)) s = CG_ERR_NOMEM;
+    if (!s) s = cg_score_radial_power(img, n, cfg->D, cfg->mask_radius_px, ps);
+    if (!s) s = cg_score_radial_power(ref, h.nz, cfg->D, cfg->mask_radius_px, pr);
+    char path[4096 + 32];
+    snprintf(path, sizeof path, "%s_spectrum.tsv", prefix);
+    cg_outfile o;
+    if (!s) s = cg_outfile_open(&o, path);
+    double mean_dev = 0, max_dev = 0;
+    if (!s) {
+        char prov[256];
+        fprintf(o.fp, "# %s\n# radial power |F|^2/D^2 (masked, radius %g px): %lld samples vs %lld images of %s\n",
+                cg_provenance(prov, sizeof prov, 0), cfg->mask_radius_px, (long long)n, (long long)h.nz, ref_path);
+        fprintf(o.fp, "# shell\tcycles_per_px\tpower_samples\tpower_images\tratio\n");
+        for (int r = 0; r <= R; r++) {
+            fprintf(o.fp, "%d\t%.6f\t%.6g\t%.6g\t%.6g\n", r, (double)r / cfg->D, ps[r], pr[r], ps[r] / pr[r]);
+            x[r] = (double)r / cfg->D, ls[r] = log10(ps[r]), lr[r] = log10(pr[r]);
+            if (r >= 1 && r < R) {
+                double d = fabs(log10(ps[r] / pr[r]));
+                mean_dev += d / (R - 1), max_dev = d > max_dev ? d : max_dev;
+            }
+        }
+        s = cg_outfile_commit(&o);
+    }
+    if (!s) {
+        cg_plot_series ser[2] = {{"samples", x, ls, R + 1, NULL, 0}, {"training images", x, lr, R + 1, NULL, 1}};
+        cg_line_plot lp;
+        memset(&lp, 0, sizeof lp);
+        lp.title = "radial power spectrum";
+        lp.xlabel = "spatial frequency (cycles/px)";
+        lp.ylabel = "log10 power";
+        lp.series = ser, lp.nseries = 2;
+        snprintf(path, sizeof path, "%s_spectrum.svg", prefix);
+        s = cg_plot_line_save(path, &lp);
+    }
+    if (!s)
+        printf("radial power spectrum vs %s: mean |log10(samples/images)| %.3f, max %.3f over shells 1..%d; "
+               "wrote %s_spectrum.tsv/.svg\n", ref_path, mean_dev, max_dev, R - 1, prefix);
+    free(ref), free(ps), free(pr), free(x), free(ls), free(lr);
+    return s;
+}
+
 static int run(int argc, char **argv) {
-    const char *out = NULL, *png = NULL;
+    const char *out = NULL, *png = NULL, *compare = NULL;
     int64_t n = 16, first = 0;
     int batch = 16, no_ema = 0;
     cg_edm_sampler_config c;
@@ -67,6 +122,7 @@ static int run(int argc, char **argv) {
         {"seed", 0, CG_OPT_U64, &c.seed, "SEED", "sampler noise seed"},
         {"batch", 0, CG_OPT_INT, &batch, "B", "images per denoiser call"},
         {"no-ema", 0, CG_OPT_FLAG, &no_ema, NULL, "use the raw weights instead of their EMA"},
+        {"compare", 0, CG_OPT_STRING, &compare, "IMAGES.mrcs", "radial power spectrum of the samples vs these images"},
         {0}};
     const cg_cli_spec spec = {"cryogen sample DIR --n N --out S.mrcs [options]",
                               "Draw images from the denoiser in DIR (cryogen train-denoiser) with the EDM Heun sampler.",
@@ -111,6 +167,13 @@ static int run(int argc, char **argv) {
         s = cg_mrc_write(out, img, cfg->D, cfg->D, (int)n, 1.0f, 1, label);
     }
     if (!s) s = write_montage(png, img, n, cfg->D);
+    if (!s && compare) {
+        char prefix[4096];
+        snprintf(prefix, sizeof prefix, "%s", png);
+        char *dot = strrchr(prefix, '.');
+        if (dot && !strchr(dot, '/')) *dot = '\0';
+        s = compare_spectra(prefix, compare, img, n, cfg);
+    }
     if (!s)
         printf("sampled %lld images of %d^2 in %.2f s (%lld denoiser evaluations each, %.1f image-evaluations/s)\n"
                "wrote %s and %s\n",

@@ -167,6 +167,15 @@ void cg_edm_sampler_defaults(cg_edm_sampler_config *c);
 cg_status cg_score_sample(cg_score_net *net, const cg_edm_sampler_config *c, int64_t first, int64_t n, float *out,
                           int64_t *nfe);
 
+/* ---------------------------------------------------------------- sample statistics ----- */
+/* Radially averaged power spectrum of n images img[n][D][D] (D even): power[D/2 + 1], shell r
+ * = frequency radius rounded to the nearest integer (cycles per box), the mean over the shell's
+ * Fourier coefficients and over the images of |F(k)|^2 / D^2 (unnormalised DFT, so white noise
+ * of variance s^2 gives s^2 in every shell). Each image is multiplied by a circular mask of
+ * radius mask_radius_px about (D/2, D/2) first (0: no mask), as the denoiser saw its data.
+ * Accumulated in double, images in order. Errors: CG_ERR_ARG, CG_ERR_NOMEM. */
+cg_status cg_score_radial_power(const float *img, int64_t n, int D, float mask_radius_px, double *power);
+
 /* ---------------------------------------------------------------- SDS reconstruction ---- */
 typedef struct {
     int steps;          /* SGD steps */
