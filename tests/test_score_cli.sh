@@ -53,6 +53,9 @@ echo "data only (--prior-weight 0), for comparison:"
 "$B" sds den sim/clean.mrcs $SDS --prior-weight 0 --out v0.mrc
 
 # bad inputs: clear errors
+"$B" simulate --model lids --n 4 --box 16 --pixel-size-A 8 --snr inf --no-ctf -q --out sim16 > /dev/null
+if "$B" train-denoiser sim16/clean.mrcs --out a --steps 50 --resume -q -j 1 2> err.txt; then echo "FAIL resume accepted other-size images"; fail=1; fi
+grep -q "trained on 32^2 images, these are 16^2" err.txt || { echo "FAIL resume error message: $(cat err.txt)"; fail=1; }
 if "$B" sds den sim/clean.mrcs --index 999 --out x.mrc -q 2> err.txt; then echo "FAIL sds accepted --index 999"; fail=1; fi
 grep -q "stack holds 120 images" err.txt || { echo "FAIL sds error message: $(cat err.txt)"; fail=1; }
 exit $fail

@@ -103,6 +103,7 @@ static cg_status setup(cg_score_net **netp, cg_score_config *cfg, const cg_score
     char *ckpt = cg_path_join(tc->out_dir, "denoiser.ckpt");
     if (!ckpt) return CG_ERR_NOMEM;
     cg_status s = CG_OK;
+    int D_images = cfg->D;
     int resume = tc->resume && cg_file_exists(ckpt);
     if (resume) {
         uint32_t nb = 0;
@@ -123,6 +124,8 @@ static cg_status setup(cg_score_net **netp, cg_score_config *cfg, const cg_score
         cfg->img_mean = (float)mean;
         cfg->img_std = (float)sqrt(var > 0 ? var : 1);
     }
+    if (!s && resume && cfg->D != D_images)
+        s = cg_error(CG_ERR_ARG, "%s: the checkpoint was trained on %d^2 images, these are %d^2", ckpt, cfg->D, D_images);
     if (!s) s = cg_score_net_create(netp, cfg, tc->seed);
     if (!s) s = cg_nn_params_enable_ema(cg_score_net_params(*netp));
     if (!s && resume) s = cg_nn_checkpoint_load(ckpt, cg_score_net_params(*netp), cfg, sizeof *cfg);
