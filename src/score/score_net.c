@@ -1,0 +1,441 @@
+/* The EDM denoiser's network: a small conditional U-Net composed from the nn kernels, and the
+ * EDM preconditioning and loss around it (Karras et al. 2022, Table 1):
+ *   D(x; s)  = c_skip x + c_out F(c_in x; c_noise)
+ *   c_skip   = sd^2 / (s^2 + sd^2),  c_out = s sd / sqrt(s^2 + sd^2),
+ *   c_in     = 1 / sqrt(s^2 + sd^2), c_noise = ln(s) / 4,
+ *   lambda(s) = (s^2 + sd^2) / (s sd)^2  (so lambda c_out^2 = 1: unit-variance targets for F).
+ *
+ * Layouts: activations [B][C][H*W], row-major; the network has one input and one output
+ * channel. Buffers are allocated once per batch size by cg_score_net_reserve; forward and
+ * backward never allocate. Backward follows the nn convention: gradients ACCUMULATE, the
+ * activation gradients are zeroed at the start of each backward.
+ *
+ * Architecture (per level l, H_l = D / 2^l, c_l = base * ch_mult[l]):
+ *   block(cin -> cout) = SiLU(GroupNorm(conv3x3(in) + Linear_blk(emb)))   (bias per channel)
+ *   down_l = block(l == 0 ? x : avgpool2(down_{l-1}))
+ *   bottom = block(down_{L-1})
+ *   up_l   = block(concat(upsample2(l == L-2 ? bottom : up_{l+1}), down_l))   l = L-2 .. 0
+ *   F      = conv3x3(up_0 -> 1)
+ *   emb    = SiLU(Linear(emb_dim -> 4 base)(timestep_embedding(250 c_noise)))
+ * The factor 250 spreads c_noise (about -2.5 .. 1.1 in training) over the embedding's
+ * frequencies 1 .. 1e-4 (max period 10^4), as EDM feeds c_noise to a positional embedding.
+ * Deviation from EDM: the output convolution has PyTorch's default initialisation, not zero.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cryogen/score.h"
+
+#define EMB_SCALE 250.0f
+#define EMB_PERIOD 10000.0f
+#define MAX_BLOCKS (2 * CG_SCORE_MAX_LEVELS)
+
+typedef struct {
+    int cin, cout, H, G;
+    int cw, cb, ew, eb, gw, gb; /* tensor indices */
+    cg_nn_conv_shape cs;
+    const float *in;            /* forward input (not owned) */
+    float *gin;                 /* gradient of that input (not owned), NULL: none */
+    float *a, *n, *h, *mean, *rstd, *e;
+    float *ga, *gn, *gh, *ge;
+} block;
+
+struct cg_score_net {
+    cg_score_config cfg;
+    cg_nn_params P;
+    int L, nblocks;
+    block blk[MAX_BLOCKS];
+    int lw, lb, ow, ob;          /* embedding linear, output conv */
+    cg_nn_conv_shape out_cs;
+    cg_nn_pool_shape pool[CG_SCORE_MAX_LEVELS], up[CG_SCORE_MAX_LEVELS];
+    int max_batch, batch;        /* reserved, last forward */
+    float *mem;                  /* all activation buffers */
+    float *emb0, *emb1, *emb, *gemb, *gemb1, *cnoise_scaled;
+    float *pooled[CG_SCORE_MAX_LEVELS], *gpooled[CG_SCORE_MAX_LEVELS];
+    float *ups[CG_SCORE_MAX_LEVELS], *gups[CG_SCORE_MAX_LEVELS];
+    float *cat[CG_SCORE_MAX_LEVELS], *gcat[CG_SCORE_MAX_LEVELS];
+    float *out, *scratch, *xin, *gxin, *dF;
+    const float *x;              /* last forward input */
+};
+
+void cg_score_config_default(cg_score_config *c, int D) {
+    memset(c, 0, sizeof *c);
+    c->version = CG_SCORE_CONFIG_VERSION;
+    c->D = D;
+    c->levels = 3;
+    c->base_channels = 16;
+    c->ch_mult[0] = 1, c->ch_mult[1] = 2, c->ch_mult[2] = 2, c->ch_mult[3] = 2;
+    c->emb_dim = 32;
+    c->groups = 4;
+    c->sigma_data = 0.5f;
+    c->img_mean = 0, c->img_std = 1;
+    c->mask_radius_px = (float)D / 2;
+}
+
+cg_status cg_score_config_check(const cg_score_config *c) {
+    if (c->version != CG_SCORE_CONFIG_VERSION)
+        return cg_error(CG_ERR_FORMAT, "score model config version %d, this build reads %d", c->version,
+                        CG_SCORE_CONFIG_VERSION);
+    if (c->levels < 2 || c->levels > CG_SCORE_MAX_LEVELS)
+        return cg_error(CG_ERR_ARG, "score model: %d levels; use 2..%d", c->levels, CG_SCORE_MAX_LEVELS);
+    int f = 1 << (c->levels - 1);
+    if (c->D < 4 || c->D > 1024 || c->D % f)
+        return cg_error(CG_ERR_ARG, "score model: box %d must be in [4, 1024] and divisible by 2^(levels-1) = %d", c->D, f);
+    if (c->base_channels < 1 || c->emb_dim < 2 || c->emb_dim % 2 || c->groups < 1)
+        return cg_error(CG_ERR_ARG, "score model: base channels %d, embedding %d (even), groups %d must be positive",
+                        c->base_channels, c->emb_dim, c->groups);
+    for (int l = 0; l < c->levels; l++) {
+        int ch = c->base_channels * c->ch_mult[l];
+        if (c->ch_mult[l] < 1 || ch % c->groups)
+            return cg_error(CG_ERR_ARG, "score model: level %d has %d channels, not a positive multiple of %d groups", l,
+                            ch, c->groups);
+    }
+    if (!(c->sigma_data > 0) || !(c->img_std > 0) || !isfinite(c->img_mean))
+        return cg_error(CG_ERR_ARG, "score model: sigma_data %g and image std %g must be positive", c->sigma_data,
+                        c->img_std);
+    return CG_OK;
+}
+
+cg_edm_precond cg_edm_precond_at(double s, double sd) {
+    cg_edm_precond p;
+    double q = s * s + sd * sd;
+    p.c_skip = sd * sd / q;
+    p.c_out = s * sd / sqrt(q);
+    p.c_in = 1 / sqrt(q);
+    p.c_noise = log(s) / 4;
+    p.weight = q / ((s * sd) * (s * sd));
+    return p;
+}
+
+static cg_status add_tensor(cg_nn_params *P, const char *pre, const char *suf, int nd, int64_t a, int64_t b,
+                            int64_t c, int64_t d, int *idx) {
+    char name[CG_NN_NAME_MAX];
+    int64_t shape[4] = {a, b, c, d};
+    snprintf(name, sizeof name, "%s.%s", pre, suf);
+    return cg_nn_params_add(P, name, nd, shape, idx);
+}
+
+static cg_status add_block(cg_score_net *n, block *b, const char *name, int cin, int cout, int H) {
+    int E = 4 * n->cfg.base_channels;
+    b->cin = cin, b->cout = cout, b->H = H, b->G = n->cfg.groups;
+    cg_status s = cg_nn_conv_shape_2d(&b->cs, cin, cout, H, H, 3, 1, 1);
+    if (!s) s = add_tensor(&n->P, name, "conv.weight", 4, cout, cin, 3, 3, &b->cw);
+    if (!s) s = add_tensor(&n->P, name, "conv.bias", 1, cout, 0, 0, 0, &b->cb);
+    if (!s) s = add_tensor(&n->P, name, "emb.weight", 2, cout, E, 0, 0, &b->ew);
+    if (!s) s = add_tensor(&n->P, name, "emb.bias", 1, cout, 0, 0, 0, &b->eb);
+    if (!s) s = add_tensor(&n->P, name, "norm.weight", 1, cout, 0, 0, 0, &b->gw);
+    if (!s) s = add_tensor(&n->P, name, "norm.bias", 1, cout, 0, 0, 0, &b->gb);
+    return s;
+}
+
+static int ch(const cg_score_net *n, int l) { return n->cfg.base_channels * n->cfg.ch_mult[l]; }
+
+static void init_weights(cg_score_net *n, uint64_t seed) {
+    cg_nn_params *P = &n->P;
+    for (int i = 0; i < P->n_tensors; i++) {
+        const cg_nn_tensor *t = &P->tensors[i];
+        const char *dot = strrchr(t->name, '.');
+        const char *kind = dot ? dot + 1 : t->name;
+        int is_norm = strstr(t->name, ".norm.") != NULL;
+        int64_t fan_in = 1;
+        /* fan_in of a weight: everything but the first extent; of a bias: its weight's */
+        if (!is_norm && !strcmp(kind, "weight"))
+            for (int d = 1; d < t->ndim; d++) fan_in *= t->shape[d];
+        else if (!is_norm) {
+            const cg_nn_tensor *w = &P->tensors[i - 1];
+            for (int d = 1; d < w->ndim; d++) fan_in *= w->shape[d];
+        }
+        cg_nn_init kindv = is_norm ? (!strcmp(kind, "weight") ? CG_NN_INIT_ONE : CG_NN_INIT_ZERO) : CG_NN_INIT_TORCH;
+        cg_nn_init_tensor(cg_nn_param(P, i), t->count, fan_in, 1, kindv, seed, (uint64_t)i);
+    }
+}
+
+cg_status cg_score_net_create(cg_score_net **out, const cg_score_config *cfg, uint64_t seed) {
+    *out = NULL;
+    cg_status s = cg_score_config_check(cfg);
+    if (s) return s;
+    cg_score_net *n = cg_calloc(1, sizeof *n, "score net");
+    if (!n) return CG_ERR_NOMEM;
+    n->cfg = *cfg;
+    n->L = cfg->levels;
+    cg_nn_params_init(&n->P);
+    int L = n->L, D = cfg->D, E = 4 * cfg->base_channels;
+    s = add_tensor(&n->P, "emb", "weight", 2, E, cfg->emb_dim, 0, 0, &n->lw);
+    if (!s) s = add_tensor(&n->P, "emb", "bias", 1, E, 0, 0, 0, &n->lb);
+    char name[32];
+    int k = 0;
+    for (int l = 0; !s && l < L; l++, k++) {
+        snprintf(name, sizeof name, "down%d", l);
+        s = add_block(n, &n->blk[k], name, l ? ch(n, l - 1) : 1, ch(n, l), D >> l);
+        if (!s && l) s = cg_nn_pool_shape_2d(&n->pool[l], ch(n, l - 1), D >> (l - 1), D >> (l - 1), 2, 2);
+    }
+    if (!s) s = add_block(n, &n->blk[k++], "bottom", ch(n, L - 1), ch(n, L - 1), D >> (L - 1));
+    for (int l = L - 2; !s && l >= 0; l--, k++) {
+        int prev = ch(n, l + 1);
+        snprintf(name, sizeof name, "up%d", l);
+        s = add_block(n, &n->blk[k], name, prev + ch(n, l), ch(n, l), D >> l);
+        if (!s) s = cg_nn_upsample_shape_2d(&n->up[l], prev, D >> (l + 1), D >> (l + 1), 2);
+    }
+    n->nblocks = k;
+    if (!s) s = cg_nn_conv_shape_2d(&n->out_cs, ch(n, 0), 1, D, D, 3, 1, 1);
+    if (!s) s = add_tensor(&n->P, "out", "weight", 4, 1, ch(n, 0), 3, 3, &n->ow);
+    if (!s) s = add_tensor(&n->P, "out", "bias", 1, 1, 0, 0, 0, &n->ob);
+    if (!s) s = cg_nn_params_alloc(&n->P);
+    if (s) {
+        cg_score_net_destroy(n);
+        return s;
+    }
+    init_weights(n, seed);
+    *out = n;
+    return CG_OK;
+}
+
+void cg_score_net_destroy(cg_score_net *n) {
+    if (!n) return;
+    cg_nn_params_free(&n->P);
+    free(n->mem);
+    free(n);
+}
+
+cg_nn_params *cg_score_net_params(cg_score_net *n) { return &n->P; }
+const cg_score_config *cg_score_net_config(const cg_score_net *n) { return &n->cfg; }
+
+cg_status cg_score_net_use_ema(cg_score_net *n) {
+    if (!n->P.ema) return cg_error(CG_ERR_ARG, "score net: no EMA weights to use");
+    memcpy(n->P.param, n->P.ema, sizeof(float) * n->P.count);
+    return CG_OK;
+}
+
+/* Lay out (or, with base NULL, count) every activation buffer for batch B. */
+static size_t layout(cg_score_net *n, int B, float *base) {
+    size_t off = 0;
+#define TAKE(ptr, cnt)                                   \
+    do {                                                 \
+        size_t c_ = ((size_t)(cnt) + 15) & ~(size_t)15;  \
+        if (base) (ptr) = base + off;                    \
+        off += c_;                                       \
+    } while (0)
+    int D = n->cfg.D, E = 4 * n->cfg.base_channels;
+    size_t S0 = (size_t)D * D, sc = cg_nn_conv_scratch_floats(&n->out_cs);
+    TAKE(n->cnoise_scaled, B);
+    TAKE(n->emb0, (size_t)B * n->cfg.emb_dim);
+    TAKE(n->emb1, (size_t)B * E);
+    TAKE(n->emb, (size_t)B * E);
+    TAKE(n->gemb, (size_t)B * E);
+    TAKE(n->gemb1, (size_t)B * E);
+    for (int k = 0; k < n->nblocks; k++) {
+        block *b = &n->blk[k];
+        size_t S = (size_t)b->H * b->H, A = (size_t)B * b->cout * S;
+        TAKE(b->a, A);
+        TAKE(b->n, A);
+        TAKE(b->h, A);
+        TAKE(b->ga, A);
+        TAKE(b->gn, A);
+        TAKE(b->gh, A);
+        TAKE(b->mean, (size_t)B * b->G);
+        TAKE(b->rstd, (size_t)B * b->G);
+        TAKE(b->e, (size_t)B * b->cout);
+        TAKE(b->ge, (size_t)B * b->cout);
+        size_t bs = cg_nn_conv_scratch_floats(&b->cs);
+        if (bs > sc) sc = bs;
+    }
+    for (int l = 1; l < n->L; l++) {
+        size_t S = (size_t)(D >> l) * (D >> l);
+        TAKE(n->pooled[l], (size_t)B * ch(n, l - 1) * S);
+        TAKE(n->gpooled[l], (size_t)B * ch(n, l - 1) * S);
+    }
+    for (int l = 0; l < n->L - 1; l++) {
+        size_t S = (size_t)(D >> l) * (D >> l);
+        TAKE(n->ups[l], (size_t)B * ch(n, l + 1) * S);
+        TAKE(n->gups[l], (size_t)B * ch(n, l + 1) * S);
+        size_t cc = (size_t)B * (ch(n, l + 1) + ch(n, l)) * S;
+        TAKE(n->cat[l], cc);
+        TAKE(n->gcat[l], cc);
+    }
+    TAKE(n->out, (size_t)B * S0);
+    TAKE(n->xin, (size_t)B * S0);
+    TAKE(n->gxin, (size_t)B * S0);
+    TAKE(n->dF, (size_t)B * S0);
+    TAKE(n->scratch, sc);
+#undef TAKE
+    return off;
+}
+
+cg_status cg_score_net_reserve(cg_score_net *n, int max_batch) {
+    if (max_batch < 1) return cg_error(CG_ERR_ARG, "score net: batch %d must be positive", max_batch);
+    if (max_batch <= n->max_batch) return CG_OK;
+    size_t count = layout(n, max_batch, NULL);
+    float *mem = cg_calloc(count, sizeof(float), "score net activations");
+    if (!mem) return CG_ERR_NOMEM;
+    free(n->mem);
+    n->mem = mem;
+    layout(n, max_batch, mem);
+    n->max_batch = max_batch;
+    return CG_OK;
+}
+
+#define PR(i) cg_nn_param(&n->P, (i))
+#define GR(i) cg_nn_grad(&n->P, (i))
+
+static void block_forward(cg_score_net *n, block *b, const float *in, int B) {
+    size_t S = (size_t)b->H * b->H;
+    int E = 4 * n->cfg.base_channels;
+    b->in = in;
+    cg_nn_conv_forward(b->a, in, PR(b->cw), PR(b->cb), B, &b->cs, n->scratch);
+    cg_nn_linear_forward(b->e, n->emb, PR(b->ew), PR(b->eb), B, E, b->cout);
+    cg_nn_add_channel_forward(b->a, b->a, b->e, B, b->cout, (int64_t)S);
+    cg_nn_groupnorm_forward(b->n, b->mean, b->rstd, b->a, PR(b->gw), PR(b->gb), B, b->cout, (int64_t)S, b->G, 1e-5f);
+    cg_nn_act_forward(b->h, b->n, (size_t)B * b->cout * S, CG_NN_ACT_SILU, 0);
+}
+
+/* Uses b->gh (complete); accumulates into gin (may be NULL), n->gemb and parameter grads. */
+static void block_backward(cg_score_net *n, block *b, float *gin, int B) {
+    size_t S = (size_t)b->H * b->H, A = (size_t)B * b->cout * S;
+    int E = 4 * n->cfg.base_channels;
+    cg_nn_zero(b->gn, A), cg_nn_zero(b->ga, A), cg_nn_zero(b->ge, (size_t)B * b->cout);
+    cg_nn_act_backward(b->gn, b->gh, b->n, A, CG_NN_ACT_SILU, 0);
+    cg_nn_groupnorm_backward(b->ga, GR(b->gw), GR(b->gb), b->gn, b->a, b->mean, b->rstd, PR(b->gw), B, b->cout,
+                             (int64_t)S, b->G);
+    cg_nn_add_channel_backward(NULL, b->ge, b->ga, B, b->cout, (int64_t)S);
+    cg_nn_linear_backward(n->gemb, GR(b->ew), GR(b->eb), b->ge, n->emb, PR(b->ew), B, E, b->cout);
+    cg_nn_conv_backward(gin, GR(b->cw), GR(b->cb), b->ga, b->in, PR(b->cw), B, &b->cs, n->scratch);
+}
+
+cg_status cg_score_net_forward(cg_score_net *n, const float *in, const float *c_noise, int B, const float **out) {
+    if (B < 1 || B > n->max_batch)
+        return cg_error(CG_ERR_ARG, "score net: batch %d outside the reserved 1..%d (call cg_score_net_reserve)", B,
+                        n->max_batch);
+    int L = n->L, E = 4 * n->cfg.base_channels, D = n->cfg.D;
+    n->batch = B;
+    n->x = in;
+    for (int b = 0; b < B; b++) n->cnoise_scaled[b] = EMB_SCALE * c_noise[b];
+    cg_nn_timestep_embedding_forward(n->emb0, n->cnoise_scaled, B, n->cfg.emb_dim, EMB_PERIOD);
+    cg_nn_linear_forward(n->emb1, n->emb0, PR(n->lw), PR(n->lb), B, n->cfg.emb_dim, E);
+    cg_nn_act_forward(n->emb, n->emb1, (size_t)B * E, CG_NN_ACT_SILU, 0);
+    block *blk = n->blk;
+    for (int l = 0; l < L; l++) {
+        const float *src = in;
+        if (l) {
+            cg_nn_avgpool_forward(n->pooled[l], blk[l - 1].h, B, &n->pool[l]);
+            src = n->pooled[l];
+        }
+        block_forward(n, &blk[l], src, B);
+    }
+    block_forward(n, &blk[L], blk[L - 1].h, B);
+    const float *prev = blk[L].h;
+    for (int l = L - 2, k = L + 1; l >= 0; l--, k++) {
+        size_t S = (size_t)(D >> l) * (D >> l);
+        cg_nn_upsample_forward(n->ups[l], prev, B, &n->up[l]);
+        cg_nn_concat_forward(n->cat[l], n->ups[l], blk[l].h, B, ch(n, l + 1), ch(n, l), (int64_t)S);
+        block_forward(n, &blk[k], n->cat[l], B);
+        prev = blk[k].h;
+    }
+    cg_nn_conv_forward(n->out, prev, PR(n->ow), PR(n->ob), B, &n->out_cs, n->scratch);
+    *out = n->out;
+    return CG_OK;
+}
+
+cg_status cg_score_net_backward(cg_score_net *n, const float *dout, float *din) {
+    int B = n->batch, L = n->L, D = n->cfg.D, E = 4 * n->cfg.base_channels;
+    if (B < 1) return cg_error(CG_ERR_ARG, "score net: backward without a forward");
+    block *blk = n->blk;
+    for (int k = 0; k < n->nblocks; k++) cg_nn_zero(blk[k].gh, (size_t)B * blk[k].cout * blk[k].H * blk[k].H);
+    cg_nn_zero(n->gemb, (size_t)B * E), cg_nn_zero(n->gemb1, (size_t)B * E);
+    int last = n->nblocks - 1;
+    cg_nn_conv_backward(blk[last].gh, GR(n->ow), GR(n->ob), dout, blk[last].h, PR(n->ow), B, &n->out_cs, n->scratch);
+    /* up blocks in reverse forward order: up_0 (last) first */
+    for (int l = 0; l <= L - 2; l++) {
+        int k = L + 1 + (L - 2 - l);
+        size_t S = (size_t)(D >> l) * (D >> l);
+        size_t cc = (size_t)B * (ch(n, l + 1) + ch(n, l)) * S;
+        cg_nn_zero(n->gcat[l], cc), cg_nn_zero(n->gups[l], (size_t)B * ch(n, l + 1) * S);
+        block_backward(n, &blk[k], n->gcat[l], B);
+        cg_nn_concat_backward(n->gups[l], blk[l].gh, n->gcat[l], B, ch(n, l + 1), ch(n, l), (int64_t)S);
+        block *prevb = (l == L - 2) ? &blk[L] : &blk[k - 1];
+        cg_nn_upsample_backward(prevb->gh, n->gups[l], B, &n->up[l]);
+    }
+    block_backward(n, &blk[L], blk[L - 1].gh, B);
+    for (int l = L - 1; l >= 0; l--) {
+        if (l) {
+            size_t P = (size_t)B * ch(n, l - 1) * (D >> l) * (D >> l);
+            cg_nn_zero(n->gpooled[l], P);
+            block_backward(n, &blk[l], n->gpooled[l], B);
+            cg_nn_avgpool_backward(blk[l - 1].gh, n->gpooled[l], B, &n->pool[l]);
+        } else {
+            block_backward(n, &blk[0], din, B);
+        }
+    }
+    cg_nn_act_backward(n->gemb1, n->gemb, n->emb1, (size_t)B * E, CG_NN_ACT_SILU, 0);
+    cg_nn_linear_backward(NULL, GR(n->lw), GR(n->lb), n->gemb1, n->emb0, PR(n->lw), B, n->cfg.emb_dim, E);
+    return CG_OK;
+}
+
+cg_status cg_score_denoise(cg_score_net *n, float *out, const float *x, const float *sigma, int64_t B) {
+    size_t S = (size_t)n->cfg.D * n->cfg.D;
+    if (n->max_batch < 1) return cg_error(CG_ERR_ARG, "score net: reserve a batch before denoising");
+    float cn[4096];
+    int chunk = n->max_batch < 4096 ? n->max_batch : 4096;
+    for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+        int nb = (int)((B - b0) < chunk ? (B - b0) : chunk);
+        for (int b = 0; b < nb; b++) {
+            if (!(sigma[b0 + b] > 0)) return cg_error(CG_ERR_ARG, "denoise: sigma %g must be positive", sigma[b0 + b]);
+            cg_edm_precond p = cg_edm_precond_at(sigma[b0 + b], n->cfg.sigma_data);
+            const float *xb = x + (size_t)(b0 + b) * S;
+            for (size_t i = 0; i < S; i++) n->xin[(size_t)b * S + i] = (float)(p.c_in * xb[i]);
+            cn[b] = (float)p.c_noise;
+        }
+        const float *F;
+        cg_status s = cg_score_net_forward(n, n->xin, cn, nb, &F);
+        if (s) return s;
+        for (int b = 0; b < nb; b++) {
+            cg_edm_precond p = cg_edm_precond_at(sigma[b0 + b], n->cfg.sigma_data);
+            const float *xb = x + (size_t)(b0 + b) * S;
+            float *ob = out + (size_t)(b0 + b) * S;
+            for (size_t i = 0; i < S; i++) ob[i] = (float)(p.c_skip * xb[i] + p.c_out * F[(size_t)b * S + i]);
+        }
+    }
+    return CG_OK;
+}
+
+cg_status cg_score_loss(cg_score_net *n, double *loss, const float *y, const float *noise, const float *sigma, int B,
+                        int backward, float *dy) {
+    size_t S = (size_t)n->cfg.D * n->cfg.D;
+    if (B < 1 || B > n->max_batch || B > 4096)
+        return cg_error(CG_ERR_ARG, "score loss: batch %d outside the reserved 1..%d", B, n->max_batch);
+    float cn[4096];
+    for (int b = 0; b < B; b++) {
+        if (!(sigma[b] > 0)) return cg_error(CG_ERR_ARG, "score loss: sigma %g must be positive", sigma[b]);
+        cg_edm_precond p = cg_edm_precond_at(sigma[b], n->cfg.sigma_data);
+        for (size_t i = 0; i < S; i++) n->xin[b * S + i] = (float)(p.c_in * (y[b * S + i] + noise[b * S + i]));
+        cn[b] = (float)p.c_noise;
+    }
+    const float *F;
+    cg_status s = cg_score_net_forward(n, n->xin, cn, B, &F);
+    if (s) return s;
+    double total = 0, norm = 1.0 / ((double)B * (double)S);
+    for (int b = 0; b < B; b++) {
+        cg_edm_precond p = cg_edm_precond_at(sigma[b], n->cfg.sigma_data);
+        double acc = 0;
+        for (size_t i = 0; i < S; i++) {
+            size_t j = b * S + i;
+            double z = (double)y[j] + noise[j];
+            double diff = p.c_skip * z + p.c_out * F[j] - y[j];
+            acc += diff * diff;
+            double g = 2 * p.weight * diff * norm; /* dloss/dD */
+            n->dF[j] = (float)(g * p.c_out);
+            if (backward && dy) dy[j] += (float)(g * p.c_skip);
+        }
+        total += p.weight * acc;
+    }
+    *loss = total * norm;
+    if (!backward) return CG_OK;
+    if (dy) cg_nn_zero(n->gxin, (size_t)B * S);
+    s = cg_score_net_backward(n, n->dF, dy ? n->gxin : NULL);
+    if (s || !dy) return s;
+    for (int b = 0; b < B; b++) {
+        double c_in = cg_edm_precond_at(sigma[b], n->cfg.sigma_data).c_in;
+        for (size_t i = 0; i < S; i++) dy[b * S + i] += (float)(c_in * n->gxin[b * S + i]);
+    }
+    return CG_OK;
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Score models end to end on a tiny clean `lids` dataset (32^2, no CTF, no noise, no shifts):
+#  1. train-denoiser: 40 steps in one run and 20 + 20 with --resume give byte-identical
+#     checkpoints (same seed, same thread count); the loss file has 40 finite entries.
+#  2. sample: 4 images, MRCS + PNG (signature checked), same seed -> same bytes; --churn runs;
+#     --compare writes the radial power spectrum table (D/2 + 1 shells) and plot.
+#  3. sds on image 0 (100 steps, 4 views, t = 0.5) with a denoiser trained 300 steps: the FSC
+#     area against the image's ground-truth volume (in the image frame, best hand) must beat
+#     the initial zero volume (area 0 by definition: its FSC is undefined) by at least 0.05;
+#     the data-only run (--prior-weight 0) is printed for comparison, not asserted. Same seed
+#     -> same volume bytes.
+# Runs with -j 1 and OMP_WAIT_POLICY=passive: the kernels' OpenMP regions are tiny at 32^2 and
+# spin-waiting threads starve on a loaded machine (bench/score.md).
+set -euo pipefail
+B=${CG_BIN:?}
+T=${CG_TEST_TMP:-/tmp/cryogen-test}/score_cli
+rm -rf "$T"; mkdir -p "$T"; cd "$T"
+export OMP_WAIT_POLICY=passive
+fail=0
+"$B" simulate --model lids --n 120 --box 32 --pixel-size-A 4 --snr inf --no-ctf --shift-A 0 --seed 1 --gt-grid 2 \
+    -q --out sim > /dev/null
+TR="--channels 8 --batch 8 --lr 2e-3 --warmup 20 --seed 3 -j 1 -q"
+
+# 1. resume reproduces the uninterrupted run
+"$B" train-denoiser sim/clean.mrcs --out a --steps 40 $TR > /dev/null
+"$B" train-denoiser sim/clean.mrcs --out b --steps 20 $TR > /dev/null
+"$B" train-denoiser sim/clean.mrcs --out b --steps 40 --resume $TR > /dev/null
+if cmp -s a/denoiser.ckpt b/denoiser.ckpt; then echo "resume: checkpoints identical"; else echo "FAIL resume: checkpoints differ"; fail=1; fi
+nl=$(grep -vc '^#' a/train_loss.tsv || true)
+nlb=$(grep -v '^#' b/train_loss.tsv | awk '$2 == $2 + 0' | wc -l)
+if [ "$nl" != 40 ] || [ "$nlb" != 40 ]; then echo "FAIL loss file: $nl / $nlb rows, want 40"; fail=1; fi
+
+# 2. sampler outputs
+"$B" sample a --n 4 --steps 6 --seed 5 --out s1.mrcs -j 1 -q > /dev/null
+"$B" sample a --n 4 --steps 6 --seed 5 --out s2.mrcs -j 1 -q > /dev/null
+[ "$(head -c 8 s1.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || { echo "FAIL sample: s1.png is not a PNG"; fail=1; }
+cmp -s s1.mrcs s2.mrcs || { echo "FAIL sample: same seed, different bytes"; fail=1; }
+"$B" sample a --n 2 --steps 4 --churn 10 --out s3.mrcs -j 1 -q > /dev/null || { echo "FAIL sample --churn"; fail=1; }
+"$B" sample a --n 4 --steps 6 --seed 5 --out s4.mrcs --compare sim/clean.mrcs -j 1 -q | grep "radial power" || { echo "FAIL sample --compare"; fail=1; }
+rows=$(grep -vc '^#' s4_spectrum.tsv || true)
+[ "$rows" = 17 ] && [ -s s4_spectrum.svg ] || { echo "FAIL sample --compare: $rows spectrum rows, want 17, and an SVG"; fail=1; }
+
+# 3. SDS beats the zero volume
+"$B" train-denoiser sim/clean.mrcs --out den --steps 300 $TR > /dev/null
+SDS="--index 0 --steps 100 --views 4 --t 0.5 --seed 2 --truth sim -j 1"
+out=$("$B" sds den sim/clean.mrcs $SDS --out v.mrc)
+echo "$out"
+area=$(echo "$out" | sed -n 's/.*FSC area vs ground truth \([0-9.]*\).*/\1/p')
+awk -v a="$area" 'BEGIN { exit !(a >= 0.05) }' || { echo "FAIL sds: FSC area $area < 0.05 (zero volume: 0)"; fail=1; }
+"$B" sds den sim/clean.mrcs $SDS --out v2.mrc > /dev/null
+cmp -s v.mrc v2.mrc || { echo "FAIL sds: same seed, different bytes"; fail=1; }
+echo "data only (--prior-weight 0), for comparison:"
+"$B" sds den sim/clean.mrcs $SDS --prior-weight 0 --out v0.mrc
+
+# bad inputs: clear errors
+"$B" simulate --model lids --n 4 --box 16 --pixel-size-A 8 --snr inf --no-ctf -q --out sim16 > /dev/null
+if "$B" train-denoiser sim16/clean.mrcs --out a --steps 50 --resume -q -j 1 2> err.txt; then echo "FAIL resume accepted other-size images"; fail=1; fi
+grep -q "trained on 32^2 images, these are 16^2" err.txt || { echo "FAIL resume error message: $(cat err.txt)"; fail=1; }
+if "$B" sds den sim/clean.mrcs --index 999 --out x.mrc -q 2> err.txt; then echo "FAIL sds accepted --index 999"; fail=1; fi
+grep -q "stack holds 120 images" err.txt || { echo "FAIL sds error message: $(cat err.txt)"; fail=1; }
+exit $fail
