@@ -88,7 +88,9 @@ static int run(int argc, char **argv) {
     }
     cg_outfile cx;
     memset(&cx, 0, sizeof cx);
-    char *cxc = NULL;
+    char *cxc = NULL, *dir = cg_path_dirname(out);
+    if (!s) s = dir ? cg_mkdir_p(dir) : CG_ERR_NOMEM;
+    free(dir);
     if (!s) {
         size_t len = strlen(out) + 8;
         cxc = malloc(len);

@@ -11,7 +11,7 @@ static int run(int argc, char **argv) {
     double beta = -1, lr = 1e-4, sigma = 0.5;
     int64_t norm_sample = 1000;
     uint64_t seed = 0;
-    const char *out = NULL, *load = NULL, *pe = "gaussian";
+    const char *out = NULL, *load = NULL, *pe = "gaussian", *encoder = "variational";
     const cg_opt opts[] = {
         {"zdim", 0, CG_OPT_INT, &zdim, "Z", "latent dimension (required unless --load)"},
         {"epochs", 'n', CG_OPT_INT, &epochs, "E", "total number of epochs (required)"},
@@ -21,6 +21,7 @@ static int run(int argc, char **argv) {
         {"enc-layers", 0, CG_OPT_INT, &enc_layers, "L", "encoder hidden->hidden layers"},
         {"dec-dim", 0, CG_OPT_INT, &dec_dim, "W", "decoder hidden width"},
         {"dec-layers", 0, CG_OPT_INT, &dec_layers, "L", "decoder hidden->hidden layers"},
+        {"encoder", 0, CG_OPT_STRING, &encoder, "KIND", "variational (VAE) or deterministic (auto-encoder: z = encoder output, no KL)"},
         {"pe", 0, CG_OPT_STRING, &pe, "KIND", "positional encoding: gaussian or geom_lowf"},
         {"pe-dim", 0, CG_OPT_INT, &pe_dim, "K", "encoding frequencies per axis (0: D/2)"},
         {"feat-sigma", 0, CG_OPT_DOUBLE, &sigma, "S", "scale of the Gaussian features"},
@@ -35,7 +36,8 @@ static int run(int argc, char **argv) {
         "Train a cryoDRGN-style VAE (Zhong et al. 2021) on particles with known poses and CTF: an MLP encoder\n"
         "of the phase-flipped Hartley image, an MLP decoder of positional encodings of 3D frequencies and z,\n"
         "MSE in Hartley space through the CTF plus beta * KL. Every epoch E writes DIR/weights.E.ckpt,\n"
-        "DIR/z.E.txt (latent means, one row per particle in file order), DIR/logvar.E.txt and DIR/loss.txt.\n"
+        "DIR/z.E.txt (latent means, one row per particle in file order), DIR/logvar.E.txt (variational\n"
+        "encoder only) and DIR/loss.txt.\n"
         "Same seed and thread count give the same bytes; a run resumed with --load gives the bytes of an\n"
         "uninterrupted one.",
         opts, 1, 1,
@@ -55,6 +57,8 @@ static int run(int argc, char **argv) {
     if (!strcmp(pe, "gaussian")) o.cfg.pe = CG_VAE_PE_GAUSSIAN;
     else if (!strcmp(pe, "geom_lowf")) o.cfg.pe = CG_VAE_PE_GEOM_LOWF;
     else return cg_cli_usage_error(argv[0], "--pe %s: use gaussian or geom_lowf", pe);
+    if (!strcmp(encoder, "deterministic")) o.cfg.deterministic = 1;
+    else if (strcmp(encoder, "variational")) return cg_cli_usage_error(argv[0], "--encoder %s: use variational or deterministic", encoder);
     o.cfg.pe_dim = pe_dim, o.cfg.feat_sigma = sigma, o.cfg.beta = beta, o.cfg.lr = lr, o.cfg.batch = batch;
     o.cfg.seed = seed;
     cg_status s = cg_vae_train(&o);

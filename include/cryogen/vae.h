@@ -63,6 +63,8 @@ typedef struct {
     int32_t pe;                       /* cg_vae_pe */
     int32_t pe_dim;                   /* frequencies per axis (0: D/2) */
     int32_t batch;                    /* images per step (16) */
+    int32_t act;                      /* cg_nn_act of the hidden layers (CG_NN_ACT_RELU, as cryoDRGN) */
+    int32_t deterministic;            /* 1: encoder gives z directly (no logvar, noise or KL): an auto-encoder */
     int32_t pad0;
     double feat_sigma;                /* Gaussian feature scale (0.5) */
     double beta;                      /* KL weight (< 0 at create: 1/zdim, cryoDRGN's default) */
@@ -124,7 +126,8 @@ cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const do
                            cg_vae_losses *out);
 /* One Adam step of both networks at cfg->lr. */
 void cg_vae_update(cg_vae *v);
-/* mu, logvar [B][zdim] of prepared images (B <= batch). Either output may be NULL. */
+/* mu, logvar [B][zdim] of prepared images (B <= batch). Either output may be NULL; with a
+ * deterministic encoder logvar is not defined and is left untouched. */
 cg_status cg_vae_encode(cg_vae *v, const float *y, const float *ctf, int B, float *mu, float *logvar);
 /* Decoder at n arbitrary 3D points c[n][3] (cycles/px) for one latent z[zdim], with the
  * Hermitian rule: re[n], im[n] (=). Any n (processed in reserved chunks). */

@@ -48,7 +48,7 @@ cg_vae_config cg_vae_config_default(int D, int zdim) {
     memset(&c, 0, sizeof c);
     c.D = D, c.zdim = zdim;
     c.enc_dim = 256, c.enc_layers = 3, c.dec_dim = 256, c.dec_layers = 3;
-    c.pe = CG_VAE_PE_GAUSSIAN, c.pe_dim = 0, c.batch = 16;
+    c.pe = CG_VAE_PE_GAUSSIAN, c.pe_dim = 0, c.batch = 16, c.act = CG_NN_ACT_RELU;
     c.feat_sigma = 0.5, c.beta = -1, c.lr = 1e-4, c.seed = 0;
     c.pixel_size_A = 1, c.norm_std = 1;
     return c;
@@ -70,6 +70,8 @@ static cg_status validate(cg_vae_config *c) {
     if (c->pe != CG_VAE_PE_GAUSSIAN && c->pe != CG_VAE_PE_GEOM_LOWF) return cg_error(CG_ERR_ARG, "VAE: unknown encoding %d", c->pe);
     if (c->pe_dim == 0) c->pe_dim = c->D / 2;
     if (c->pe_dim < 2 || c->pe_dim > 4096) return cg_error(CG_ERR_ARG, "VAE: --pe-dim %d must be in [2, 4096]", c->pe_dim);
+    if (c->act < CG_NN_ACT_RELU || c->act > CG_NN_ACT_SOFTPLUS) return cg_error(CG_ERR_ARG, "VAE: unknown activation %d", c->act);
+    if (c->deterministic != 0 && c->deterministic != 1) return cg_error(CG_ERR_ARG, "VAE: deterministic must be 0 or 1");
     if (c->batch < 1 || c->batch > 4096) return cg_error(CG_ERR_ARG, "VAE: --batch %d must be in [1, 4096]", c->batch);
     if (!(c->feat_sigma > 0)) return cg_error(CG_ERR_ARG, "VAE: --feat-sigma must be positive");
     if (!(c->lr > 0)) return cg_error(CG_ERR_ARG, "VAE: --lr must be positive");
@@ -104,8 +106,8 @@ cg_status cg_vae_create(cg_vae **out, const cg_vae_config *cfg_in) {
     const int n = v->L.n, zd = cfg.zdim;
     v->pe_out = 6 * cfg.pe_dim;
     v->dec_in = v->pe_out + zd;
-    cg_nn_mlp_config ec = {n, cfg.enc_dim, 2 * zd, cfg.enc_layers, 1, CG_NN_ACT_RELU, 0.01f, CG_NN_INIT_TORCH};
-    cg_nn_mlp_config dc = {v->dec_in, cfg.dec_dim, 2, cfg.dec_layers, 1, CG_NN_ACT_RELU, 0.01f, CG_NN_INIT_TORCH};
+    cg_nn_mlp_config ec = {n, cfg.enc_dim, cfg.deterministic ? zd : 2 * zd, cfg.enc_layers, 1, (cg_nn_act)cfg.act, 0.01f, CG_NN_INIT_TORCH};
+    cg_nn_mlp_config dc = {v->dec_in, cfg.dec_dim, 2, cfg.dec_layers, 1, (cg_nn_act)cfg.act, 0.01f, CG_NN_INIT_TORCH};
     if (!s) s = cg_nn_mlp_create(&v->enc, &ec, mix64(cfg.seed ^ 0x656e63ull));
     if (!s) s = cg_nn_mlp_create(&v->dec, &dc, mix64(cfg.seed ^ 0x646563ull));
     v->max_rows = (int64_t)cfg.batch * v->L.nh;
@@ -245,12 +247,18 @@ cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const do
     const float *eo;
     cg_status s = cg_nn_mlp_forward(v->enc, v->enc_in, B, &eo);
     if (s) return s;
+    const int det = v->cfg.deterministic, eo_w = det ? zd : 2 * zd;
     for (int b = 0; b < B; b++) {
-        memcpy(v->mu + b * zd, eo + b * 2 * zd, sizeof(float) * zd);
-        memcpy(v->logvar + b * zd, eo + b * 2 * zd + zd, sizeof(float) * zd);
+        memcpy(v->mu + b * zd, eo + b * eo_w, sizeof(float) * zd);
+        if (!det) memcpy(v->logvar + b * zd, eo + b * eo_w + zd, sizeof(float) * zd);
     }
-    cg_nn_reparam_forward(v->z, v->eps, v->mu, v->logvar, B, zd, v->cfg.seed, CG_RNG_STREAM_TRAIN, noise_row0);
-    double kl = cg_nn_kl_normal_forward(v->mu, v->logvar, B, zd);
+    double kl = 0;
+    if (det) {
+        memcpy(v->z, v->mu, sizeof(float) * (size_t)B * zd);
+    } else {
+        cg_nn_reparam_forward(v->z, v->eps, v->mu, v->logvar, B, zd, v->cfg.seed, CG_RNG_STREAM_TRAIN, noise_row0);
+        kl = cg_nn_kl_normal_forward(v->mu, v->logvar, B, zd);
+    }
     /* decoder on the half lattices */
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) slice_rows(v, b, A + 9 * b, v->z + b * zd);
@@ -291,20 +299,24 @@ cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const do
             v->dz[b * zd + k] = (float)acc;
         }
     }
-    float *dmu = v->denc, *dlv = v->denc + zd; /* interleaved per row: [mu | logvar] */
-    float *tmu = v->H, *tlv = v->H + (int64_t)B * zd; /* scratch [B][zd] each (H is free now) */
-    memset(tmu, 0, sizeof(float) * (size_t)B * zd * 2);
-    cg_nn_reparam_backward(tmu, tlv, v->dz, v->eps, v->logvar, B, zd);
-    cg_nn_kl_normal_backward(tmu, tlv, v->mu, v->logvar, B, zd, (float)(v->cfg.beta / n));
-    for (int b = 0; b < B; b++) {
-        memcpy(dmu + b * 2 * zd, tmu + b * zd, sizeof(float) * zd);
-        memcpy(dlv + b * 2 * zd, tlv + b * zd, sizeof(float) * zd);
+    if (det) {
+        memcpy(v->denc, v->dz, sizeof(float) * (size_t)B * zd); /* z = mu */
+    } else {
+        float *dmu = v->denc, *dlv = v->denc + zd; /* interleaved per row: [mu | logvar] */
+        float *tmu = v->H, *tlv = v->H + (int64_t)B * zd; /* scratch [B][zd] each (H is free now) */
+        memset(tmu, 0, sizeof(float) * (size_t)B * zd * 2);
+        cg_nn_reparam_backward(tmu, tlv, v->dz, v->eps, v->logvar, B, zd);
+        cg_nn_kl_normal_backward(tmu, tlv, v->mu, v->logvar, B, zd, (float)(v->cfg.beta / n));
+        for (int b = 0; b < B; b++) {
+            memcpy(dmu + b * 2 * zd, tmu + b * zd, sizeof(float) * zd);
+            memcpy(dlv + b * 2 * zd, tlv + b * zd, sizeof(float) * zd);
+        }
     }
     s = cg_nn_mlp_backward(v->enc, v->denc, NULL);
     if (s) return s;
     out->mse = mse;
     out->kl = kl;
-    out->loss = mse + v->cfg.beta * kl / n;
+    out->loss = det ? mse : mse + v->cfg.beta * kl / n;
     return CG_OK;
 }
 
@@ -321,9 +333,10 @@ cg_status cg_vae_encode(cg_vae *v, const float *y, const float *ctf, int B, floa
     const float *eo;
     cg_status s = cg_nn_mlp_forward(v->enc, v->enc_in, B, &eo);
     if (s) return s;
+    const int det = v->cfg.deterministic, eo_w = det ? zd : 2 * zd;
     for (int b = 0; b < B; b++) {
-        if (mu) memcpy(mu + b * zd, eo + b * 2 * zd, sizeof(float) * zd);
-        if (logvar) memcpy(logvar + b * zd, eo + b * 2 * zd + zd, sizeof(float) * zd);
+        if (mu) memcpy(mu + b * zd, eo + b * eo_w, sizeof(float) * zd);
+        if (logvar && !det) memcpy(logvar + b * zd, eo + b * eo_w + zd, sizeof(float) * zd);
     }
     return CG_OK;
 }

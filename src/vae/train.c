@@ -125,7 +125,7 @@ static cg_status epoch_outputs(const cg_vae_train_opts *o, batcher *bt, const cg
         s = path ? write_matrix(path, mu, bt->p->n, c->zdim, "VAE latent means mu", c->seed) : CG_ERR_NOMEM;
         free(path);
     }
-    if (!s) {
+    if (!s && !c->deterministic) {
         snprintf(name, sizeof name, "logvar.%d.txt", e);
         path = cg_path_join(o->out_dir, name);
         s = path ? write_matrix(path, lv, bt->p->n, c->zdim, "VAE latent log-variances", c->seed) : CG_ERR_NOMEM;
