@@ -136,19 +136,21 @@ static void test_half_equals_full(int pe) {
 }
 
 /* Loss at the current parameters (same batch, same noise rows). */
+static const int64_t idx[3] = {4, 0, 2}; /* particles of the batch (table mode) */
 static double loss_at(cg_vae *v, const float *y, const float *ctf, const double *A, int B) {
     cg_vae_losses l;
-    cg_vae_loss_grad(v, y, ctf, A, B, 5, &l);
+    cg_vae_loss_grad(v, y, ctf, A, idx, B, 5, &l);
     return l.loss;
 }
 
-static void test_gradients(int det) {
+static void test_gradients(int det, int table) {
     const int D = 10, zd = 2, B = 3;
     cg_vae_config c = cg_vae_config_default(D, zd);
     c.enc_dim = 12, c.enc_layers = 1, c.dec_dim = 16, c.dec_layers = 1, c.batch = B, c.seed = 5;
     c.beta = 50; /* large enough that the KL term matters in the check */
     c.act = CG_NN_ACT_TANH; /* smooth, so central differences have no kinks (ReLU: nn tests) */
     c.deterministic = det;
+    c.table = table, c.n_table = 6;
     cg_vae *v = NULL;
     CHECK_OK(cg_vae_create(&v, &c));
     if (!v) return;
@@ -161,7 +163,7 @@ static void test_gradients(int det) {
     for (int i = 0; i < B * n; i++) y[i] = (float)cg_rng_normal(&r), ctf[i] = (float)(2 * cg_rng_uniform(&r) - 1);
     for (int b = 0; b < B; b++) cg_euler_to_matrix(6 * cg_rng_uniform(&r), 3 * cg_rng_uniform(&r), 6 * cg_rng_uniform(&r), A + 9 * b);
     cg_vae_losses l;
-    CHECK_OK(cg_vae_loss_grad(v, y, ctf, A, B, 5, &l));
+    CHECK_OK(cg_vae_loss_grad(v, y, ctf, A, idx, B, 5, &l));
     CHECK(det ? l.kl == 0 && l.loss == l.mse : l.kl > 0 && l.mse > 0);
     int checked = 0, bad = 0;
     double worst = 0;
@@ -174,6 +176,8 @@ static void test_gradients(int det) {
         for (int t = 0; t < p->n_tensors; t++) {
             for (int k = 0; k < 4; k++) {
                 size_t i = p->tensors[t].offset + (size_t)cg_rng_below(&r, p->tensors[t].count);
+                if (table && !net) /* a row of a particle in the batch (others have zero gradient) */
+                    i = p->tensors[t].offset + (size_t)(idx[k % 3] * zd + (int64_t)cg_rng_below(&r, zd));
                 const float p0 = p->param[i], h = 3e-3f;
                 p->param[i] = p0 + h;
                 double lp = loss_at(v, y, ctf, A, B);
@@ -195,8 +199,8 @@ static void test_gradients(int det) {
         free(g);
     }
     CHECK_MSG(bad == 0, "%d of %d gradient entries disagree with central differences", bad, checked);
-    printf("gradient check (%s encoder): %d entries, %d outside tolerance, worst |diff| / max|g| = %.2e (loss %.5f, mse %.5f, KL %.4f)\n",
-           det ? "deterministic" : "variational", checked, bad, worst, l.loss, l.mse, l.kl);
+    printf("gradient check (%s %s): %d entries, %d outside tolerance, worst |diff| / max|g| = %.2e (loss %.5f, mse %.5f, KL %.4f)\n",
+           det ? "deterministic" : "variational", table ? "table" : "encoder", checked, bad, worst, l.loss, l.mse, l.kl);
     free(y), free(ctf);
     cg_vae_destroy(v);
 }
@@ -219,8 +223,10 @@ int main(void) {
     test_hartley();
     test_half_equals_full(CG_VAE_PE_GAUSSIAN);
     test_half_equals_full(CG_VAE_PE_GEOM_LOWF);
-    test_gradients(0);
-    test_gradients(1);
+    test_gradients(0, 0);
+    test_gradients(1, 0);
+    test_gradients(0, 1);
+    test_gradients(1, 1);
     test_bad_config();
     return cg_test_finish();
 }

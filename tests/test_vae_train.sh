@@ -73,6 +73,14 @@ done
 [ -f det/z.1.txt ] && [ ! -e det/logvar.1.txt ] || { echo "FAIL: deterministic encoder outputs"; fail=1; }
 awk '!/^#/ { exit !($4 == 0 && $3 < 0.9) }' det/loss.txt || { echo "FAIL: deterministic loss"; cat det/loss.txt; fail=1; }
 
+# ---- latent table instead of an encoder: trains, writes z and logvar, resumes bit for bit
+"$B" train-vae sim/particles.star $NET --latents table --epochs 2 --out tab -j2 -q > /dev/null
+"$B" train-vae sim/particles.star $NET --latents table --epochs 1 --out tab2 -j2 -q > /dev/null
+"$B" train-vae sim/particles.star --epochs 2 --load tab2 --out tab2 -j2 -q > /dev/null
+[ -f tab/logvar.2.txt ] || { echo "FAIL: table logvar"; fail=1; }
+cmp -s tab/weights.2.ckpt tab2/weights.2.ckpt || { echo "FAIL: table resume differs"; fail=1; }
+awk '!/^#/ { n++; m[n] = $3 } END { exit !(n == 2 && m[2] < m[1] && m[1] < 0.9) }' tab/loss.txt || { echo "FAIL: table loss"; cat tab/loss.txt; fail=1; }
+
 # ---- bad inputs
 expect_fail() { # description, needle, command...
     local what=$1 needle=$2; shift 2

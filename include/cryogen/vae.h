@@ -64,12 +64,13 @@ typedef struct {
     int32_t pe_dim;                   /* frequencies per axis (0: D/2) */
     int32_t batch;                    /* images per step (16) */
     int32_t act;                      /* cg_nn_act of the hidden layers (CG_NN_ACT_RELU, as cryoDRGN) */
-    int32_t deterministic;            /* 1: encoder gives z directly (no logvar, noise or KL): an auto-encoder */
-    int32_t pad0;
+    int32_t deterministic;            /* 1: z = mu directly (no logvar, noise or KL): an auto-encoder */
+    int32_t table;                    /* 1: no encoder; per-particle table of mu (and logvar) trained by Adam */
     double feat_sigma;                /* Gaussian feature scale (0.5) */
     double beta;                      /* KL weight (< 0 at create: 1/zdim, cryoDRGN's default) */
     double lr;                        /* Adam learning rate (1e-4) */
     uint64_t seed;
+    int64_t n_table;                  /* particles in the table (table mode) */
     double pixel_size_A;              /* of the images (for CTF and output maps) */
     double norm_std;                  /* Hartley normalisation (set by the trainer) */
 } cg_vae_config;
@@ -119,16 +120,16 @@ typedef struct {
 } cg_vae_losses;
 
 /* Forward and backward of one minibatch: y, ctf [B][n_disc] from cg_vae_prepare, A [B][9]
- * RELION matrices; noise rows draw from (seed, CG_RNG_STREAM_TRAIN, noise_row0 + b).
+ * RELION matrices, idx[B] the particles' indices (used in table mode only; may be NULL else); noise rows draw from (seed, CG_RNG_STREAM_TRAIN, noise_row0 + b).
  * Gradients are WRITTEN (zeroed first) into both networks' stores; nothing is updated.
  * Errors: CG_ERR_ARG (B > batch). */
-cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const double *A, int B, int64_t noise_row0,
-                           cg_vae_losses *out);
+cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const double *A, const int64_t *idx, int B,
+                           int64_t noise_row0, cg_vae_losses *out);
 /* One Adam step of both networks at cfg->lr. */
 void cg_vae_update(cg_vae *v);
 /* mu, logvar [B][zdim] of prepared images (B <= batch). Either output may be NULL; with a
  * deterministic encoder logvar is not defined and is left untouched. */
-cg_status cg_vae_encode(cg_vae *v, const float *y, const float *ctf, int B, float *mu, float *logvar);
+cg_status cg_vae_encode(cg_vae *v, const float *y, const float *ctf, const int64_t *idx, int B, float *mu, float *logvar);
 /* Decoder at n arbitrary 3D points c[n][3] (cycles/px) for one latent z[zdim], with the
  * Hermitian rule: re[n], im[n] (=). Any n (processed in reserved chunks). */
 cg_status cg_vae_decode_points(cg_vae *v, const float *c, int64_t n, const float *z, float *re, float *im);
@@ -140,7 +141,8 @@ cg_status cg_vae_decode_slice(cg_vae *v, const double A[9], const float *z, floa
  * units (the training images' real-space scale). */
 cg_status cg_vae_volume(cg_vae *v, const float *z, float *vol);
 
-/* The encoder and decoder parameter stores (for gradient checks and introspection). */
+/* The encoder (in table mode: the latent table, tensors "mu" [N][zdim] and "logvar") and
+ * decoder parameter stores (for gradient checks and introspection). */
 struct cg_nn_params *cg_vae_encoder_params(cg_vae *v);
 struct cg_nn_params *cg_vae_decoder_params(cg_vae *v);
 
@@ -171,7 +173,8 @@ typedef struct {
     cg_vae_config cfg;      /* model config (ignored when load_dir is given) */
 } cg_vae_train_opts;
 /* Train; after every epoch E (1-based) writes OUT/weights.E.ckpt, OUT/z.E.txt (mu, one row per
- * particle in file order), OUT/logvar.E.txt and OUT/loss.txt, each with a provenance line.
+ * particle in file order), OUT/logvar.E.txt (not with a deterministic encoder) and OUT/loss.txt,
+ * each with a provenance line.
  * Progress on stderr (loss, KL, images/s, ETA). Errors: CG_ERR_ARG (bad options, no poses),
  * the readers' errors, CG_ERR_INTERRUPTED (outputs of finished epochs are kept). */
 cg_status cg_vae_train(const cg_vae_train_opts *o);

@@ -24,7 +24,8 @@
 struct cg_vae {
     cg_vae_config cfg;
     cg_vae_lattice L;
-    cg_nn_mlp *enc, *dec;
+    cg_nn_mlp *enc, *dec;  /* enc is NULL in table mode */
+    cg_nn_params tab;      /* table mode: "mu" [N][zdim], "logvar" [N][zdim] (variational only) */
     int pe_out;        /* encoding width without z */
     int dec_in;        /* pe_out + zdim */
     float *pe_param;   /* Gaussian B[3 pe_dim][3] or geometric freqs[pe_dim] */
@@ -72,6 +73,9 @@ static cg_status validate(cg_vae_config *c) {
     if (c->pe_dim < 2 || c->pe_dim > 4096) return cg_error(CG_ERR_ARG, "VAE: --pe-dim %d must be in [2, 4096]", c->pe_dim);
     if (c->act < CG_NN_ACT_RELU || c->act > CG_NN_ACT_SOFTPLUS) return cg_error(CG_ERR_ARG, "VAE: unknown activation %d", c->act);
     if (c->deterministic != 0 && c->deterministic != 1) return cg_error(CG_ERR_ARG, "VAE: deterministic must be 0 or 1");
+    if (c->table != 0 && c->table != 1) return cg_error(CG_ERR_ARG, "VAE: table must be 0 or 1");
+    if (c->table && (c->n_table < 1 || c->n_table > ((int64_t)1 << 40) / c->zdim))
+        return cg_error(CG_ERR_ARG, "VAE: latent table of %lld particles", (long long)c->n_table);
     if (c->batch < 1 || c->batch > 4096) return cg_error(CG_ERR_ARG, "VAE: --batch %d must be in [1, 4096]", c->batch);
     if (!(c->feat_sigma > 0)) return cg_error(CG_ERR_ARG, "VAE: --feat-sigma must be positive");
     if (!(c->lr > 0)) return cg_error(CG_ERR_ARG, "VAE: --lr must be positive");
@@ -93,6 +97,27 @@ static cg_status add_prefixed(cg_nn_params *dst, const cg_nn_params *src, const 
     return CG_OK;
 }
 
+/* Table mode: mu ~ N(0, 0.1^2) from (seed', INIT, 0), logvar = -4 (posterior std 0.14), so
+ * that the decoder sees distinct, not yet drowned latents from the start (a choice of ours:
+ * cryoDRGN has no table mode). */
+static cg_status table_create(cg_vae *v) {
+    const cg_vae_config *c = &v->cfg;
+    int64_t shp[2] = {c->n_table, c->zdim};
+    cg_status s = cg_nn_params_add(&v->tab, "mu", 2, shp, NULL);
+    if (!s && !c->deterministic) s = cg_nn_params_add(&v->tab, "logvar", 2, shp, NULL);
+    if (!s) s = cg_nn_params_alloc(&v->tab);
+    if (s) return s;
+    cg_rng r;
+    cg_rng_init(&r, mix64(c->seed ^ 0x746162ull), CG_RNG_STREAM_INIT, 0);
+    float *mu = cg_nn_param(&v->tab, 0);
+    for (int64_t i = 0; i < c->n_table * c->zdim; i++) mu[i] = (float)(0.1 * cg_rng_normal(&r));
+    if (!c->deterministic) {
+        float *lv = cg_nn_param(&v->tab, 1);
+        for (int64_t i = 0; i < c->n_table * c->zdim; i++) lv[i] = -4.0f;
+    }
+    return CG_OK;
+}
+
 cg_status cg_vae_create(cg_vae **out, const cg_vae_config *cfg_in) {
     *out = NULL;
     cg_vae_config cfg = *cfg_in;
@@ -108,10 +133,12 @@ cg_status cg_vae_create(cg_vae **out, const cg_vae_config *cfg_in) {
     v->dec_in = v->pe_out + zd;
     cg_nn_mlp_config ec = {n, cfg.enc_dim, cfg.deterministic ? zd : 2 * zd, cfg.enc_layers, 1, (cg_nn_act)cfg.act, 0.01f, CG_NN_INIT_TORCH};
     cg_nn_mlp_config dc = {v->dec_in, cfg.dec_dim, 2, cfg.dec_layers, 1, (cg_nn_act)cfg.act, 0.01f, CG_NN_INIT_TORCH};
-    if (!s) s = cg_nn_mlp_create(&v->enc, &ec, mix64(cfg.seed ^ 0x656e63ull));
+    cg_nn_params_init(&v->tab);
+    if (!s && !cfg.table) s = cg_nn_mlp_create(&v->enc, &ec, mix64(cfg.seed ^ 0x656e63ull));
+    if (!s && cfg.table) s = table_create(v);
     if (!s) s = cg_nn_mlp_create(&v->dec, &dc, mix64(cfg.seed ^ 0x646563ull));
     v->max_rows = (int64_t)cfg.batch * v->L.nh;
-    if (!s) s = cg_nn_mlp_reserve(v->enc, cfg.batch);
+    if (!s && v->enc) s = cg_nn_mlp_reserve(v->enc, cfg.batch);
     if (!s) s = cg_nn_mlp_reserve(v->dec, v->max_rows);
     if (!s) {
         const size_t B = (size_t)cfg.batch, R = (size_t)v->max_rows;
@@ -140,7 +167,7 @@ cg_status cg_vae_create(cg_vae **out, const cg_vae_config *cfg_in) {
             cg_nn_posenc_gaussian_init(v->pe_param, 3 * cfg.pe_dim, (float)cfg.feat_sigma, cfg.seed, 1000);
         else
             cg_nn_posenc_geom_freqs(v->pe_param, cfg.pe_dim, cfg.D, CG_NN_POSENC_GEOM_LOWF);
-        s = add_prefixed(&v->ck, cg_nn_mlp_params(v->enc), "enc.");
+        s = add_prefixed(&v->ck, cg_vae_encoder_params(v), cfg.table ? "table." : "enc.");
         if (!s) s = add_prefixed(&v->ck, cg_nn_mlp_params(v->dec), "dec.");
         int64_t shp[2] = {v->pe_count / 3, 3};
         if (cfg.pe != CG_VAE_PE_GAUSSIAN) shp[0] = v->pe_count;
@@ -164,12 +191,13 @@ void cg_vae_destroy(cg_vae *v) {
     free(v->denc), free(v->coords), free(v->refl), free(v->dec_x), free(v->ddec), free(v->ddec_x), free(v->H);
     free(v->part);
     cg_nn_params_free(&v->ck);
+    cg_nn_params_free(&v->tab);
     free(v);
 }
 
 const cg_vae_config *cg_vae_get_config(const cg_vae *v) { return &v->cfg; }
 const cg_vae_lattice *cg_vae_get_lattice(const cg_vae *v) { return &v->L; }
-cg_nn_params *cg_vae_encoder_params(cg_vae *v) { return cg_nn_mlp_params(v->enc); }
+cg_nn_params *cg_vae_encoder_params(cg_vae *v) { return v->enc ? cg_nn_mlp_params(v->enc) : &v->tab; }
 cg_nn_params *cg_vae_decoder_params(cg_vae *v) { return cg_nn_mlp_params(v->dec); }
 
 /* ---------------------------------------------------------------- decoder rows ---------- */
@@ -237,21 +265,71 @@ static void encoder_input(cg_vae *v, const float *y, const float *ctf, int B) {
     for (int64_t i = 0; i < n; i++) v->enc_in[i] = ctf[i] > 0 ? y[i] : ctf[i] < 0 ? -y[i] : 0.0f; /* torch.sign */
 }
 
-cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const double *A, int B, int64_t noise_row0,
-                           cg_vae_losses *out) {
-    if (B < 1 || B > v->cfg.batch) return cg_error(CG_ERR_ARG, "VAE: batch of %d images, model reserved %d", B, v->cfg.batch);
-    const int n = v->L.n, nh = v->L.nh, zd = v->cfg.zdim;
-    const int64_t rows = (int64_t)B * nh;
-    /* encoder */
+/* mu, logvar of the batch (logvar only when variational): encoder forward or table rows. */
+static cg_status latent_forward(cg_vae *v, const float *y, const float *ctf, const int64_t *idx, int B) {
+    const int zd = v->cfg.zdim, det = v->cfg.deterministic;
+    if (v->cfg.table) {
+        if (!idx) return cg_error(CG_ERR_ARG, "VAE: table mode needs the particle indices");
+        for (int b = 0; b < B; b++) {
+            if (idx[b] < 0 || idx[b] >= v->cfg.n_table)
+                return cg_error(CG_ERR_ARG, "VAE: particle %lld outside the latent table of %lld", (long long)idx[b],
+                                (long long)v->cfg.n_table);
+            memcpy(v->mu + b * zd, cg_nn_param(&v->tab, 0) + idx[b] * zd, sizeof(float) * zd);
+            if (!det) memcpy(v->logvar + b * zd, cg_nn_param(&v->tab, 1) + idx[b] * zd, sizeof(float) * zd);
+        }
+        return CG_OK;
+    }
     encoder_input(v, y, ctf, B);
     const float *eo;
     cg_status s = cg_nn_mlp_forward(v->enc, v->enc_in, B, &eo);
     if (s) return s;
-    const int det = v->cfg.deterministic, eo_w = det ? zd : 2 * zd;
+    const int eo_w = det ? zd : 2 * zd;
     for (int b = 0; b < B; b++) {
         memcpy(v->mu + b * zd, eo + b * eo_w, sizeof(float) * zd);
         if (!det) memcpy(v->logvar + b * zd, eo + b * eo_w + zd, sizeof(float) * zd);
     }
+    return CG_OK;
+}
+
+/* Backward from dz (v->dz [B][zdim]) through the reparameterisation and the KL term to the
+ * encoder (its backward) or the table rows idx[b] (gradients +=; a particle appears once per
+ * batch). */
+static cg_status latent_backward(cg_vae *v, const int64_t *idx, int B) {
+    const int zd = v->cfg.zdim, det = v->cfg.deterministic, n = v->L.n;
+    float *tmu = v->H, *tlv = v->H + (int64_t)B * zd; /* scratch [B][zd] each (H is free now) */
+    memset(tmu, 0, sizeof(float) * (size_t)B * zd * 2);
+    if (det) {
+        memcpy(tmu, v->dz, sizeof(float) * (size_t)B * zd); /* z = mu */
+    } else {
+        cg_nn_reparam_backward(tmu, tlv, v->dz, v->eps, v->logvar, B, zd);
+        cg_nn_kl_normal_backward(tmu, tlv, v->mu, v->logvar, B, zd, (float)(v->cfg.beta / n));
+    }
+    if (v->cfg.table) {
+        float *gmu = cg_nn_grad(&v->tab, 0), *glv = det ? NULL : cg_nn_grad(&v->tab, 1);
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < zd; k++) {
+                gmu[idx[b] * zd + k] += tmu[b * zd + k];
+                if (glv) glv[idx[b] * zd + k] += tlv[b * zd + k];
+            }
+        return CG_OK;
+    }
+    const int w = det ? zd : 2 * zd; /* encoder output row: [mu | logvar] or [z] */
+    for (int b = 0; b < B; b++) {
+        memcpy(v->denc + b * w, tmu + b * zd, sizeof(float) * zd);
+        if (!det) memcpy(v->denc + b * w + zd, tlv + b * zd, sizeof(float) * zd);
+    }
+    return cg_nn_mlp_backward(v->enc, v->denc, NULL);
+}
+
+cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const double *A, const int64_t *idx, int B,
+                           int64_t noise_row0, cg_vae_losses *out) {
+    if (B < 1 || B > v->cfg.batch) return cg_error(CG_ERR_ARG, "VAE: batch of %d images, model reserved %d", B, v->cfg.batch);
+    const int n = v->L.n, nh = v->L.nh, zd = v->cfg.zdim;
+    const int64_t rows = (int64_t)B * nh;
+    /* latent: encoder or table */
+    cg_status s = latent_forward(v, y, ctf, idx, B);
+    if (s) return s;
+    const int det = v->cfg.deterministic;
     double kl = 0;
     if (det) {
         memcpy(v->z, v->mu, sizeof(float) * (size_t)B * zd);
@@ -287,7 +365,7 @@ cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const do
     const double mse = sse / ((double)B * n);
     /* backward: decoder (to its input: the z columns), reparameterisation, KL, encoder */
     cg_nn_mlp_zero_grad(v->dec);
-    cg_nn_mlp_zero_grad(v->enc);
+    cg_nn_params_zero_grad(cg_vae_encoder_params(v));
     s = cg_nn_mlp_backward(v->dec, v->ddec, v->ddec_x);
     if (s) return s;
     const int din = v->dec_in, off = v->pe_out;
@@ -299,20 +377,7 @@ cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const do
             v->dz[b * zd + k] = (float)acc;
         }
     }
-    if (det) {
-        memcpy(v->denc, v->dz, sizeof(float) * (size_t)B * zd); /* z = mu */
-    } else {
-        float *dmu = v->denc, *dlv = v->denc + zd; /* interleaved per row: [mu | logvar] */
-        float *tmu = v->H, *tlv = v->H + (int64_t)B * zd; /* scratch [B][zd] each (H is free now) */
-        memset(tmu, 0, sizeof(float) * (size_t)B * zd * 2);
-        cg_nn_reparam_backward(tmu, tlv, v->dz, v->eps, v->logvar, B, zd);
-        cg_nn_kl_normal_backward(tmu, tlv, v->mu, v->logvar, B, zd, (float)(v->cfg.beta / n));
-        for (int b = 0; b < B; b++) {
-            memcpy(dmu + b * 2 * zd, tmu + b * zd, sizeof(float) * zd);
-            memcpy(dlv + b * 2 * zd, tlv + b * zd, sizeof(float) * zd);
-        }
-    }
-    s = cg_nn_mlp_backward(v->enc, v->denc, NULL);
+    s = latent_backward(v, idx, B);
     if (s) return s;
     out->mse = mse;
     out->kl = kl;
@@ -322,22 +387,18 @@ cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const do
 
 void cg_vae_update(cg_vae *v) {
     cg_nn_adam_config a = cg_nn_adam_defaults();
-    cg_nn_mlp_update(v->enc, &a, (float)v->cfg.lr);
+    if (v->enc) cg_nn_mlp_update(v->enc, &a, (float)v->cfg.lr);
+    else cg_nn_adam_step(&v->tab, &a, (float)v->cfg.lr); /* dense Adam, as torch.optim.Adam on a table */
     cg_nn_mlp_update(v->dec, &a, (float)v->cfg.lr);
 }
 
-cg_status cg_vae_encode(cg_vae *v, const float *y, const float *ctf, int B, float *mu, float *logvar) {
+cg_status cg_vae_encode(cg_vae *v, const float *y, const float *ctf, const int64_t *idx, int B, float *mu, float *logvar) {
     if (B < 1 || B > v->cfg.batch) return cg_error(CG_ERR_ARG, "VAE: batch of %d images, model reserved %d", B, v->cfg.batch);
     const int zd = v->cfg.zdim;
-    encoder_input(v, y, ctf, B);
-    const float *eo;
-    cg_status s = cg_nn_mlp_forward(v->enc, v->enc_in, B, &eo);
+    cg_status s = latent_forward(v, y, ctf, idx, B);
     if (s) return s;
-    const int det = v->cfg.deterministic, eo_w = det ? zd : 2 * zd;
-    for (int b = 0; b < B; b++) {
-        if (mu) memcpy(mu + b * zd, eo + b * eo_w, sizeof(float) * zd);
-        if (logvar && !det) memcpy(logvar + b * zd, eo + b * eo_w + zd, sizeof(float) * zd);
-    }
+    if (mu) memcpy(mu, v->mu, sizeof(float) * (size_t)B * zd);
+    if (logvar && !v->cfg.deterministic) memcpy(logvar, v->logvar, sizeof(float) * (size_t)B * zd);
     return CG_OK;
 }
 
@@ -423,7 +484,7 @@ static void copy_block(cg_nn_params *ck, int first, cg_nn_params *p, int dir) {
 
 cg_status cg_vae_save(const cg_vae *v_, const cg_vae_state *st, const char *path) {
     cg_vae *v = (cg_vae *)v_; /* the checkpoint store is scratch */
-    cg_nn_params *e = cg_nn_mlp_params(v->enc), *d = cg_nn_mlp_params(v->dec);
+    cg_nn_params *e = cg_vae_encoder_params(v), *d = cg_nn_mlp_params(v->dec);
     copy_block(&v->ck, 0, e, 0);
     copy_block(&v->ck, e->n_tensors, d, 0);
     memcpy(cg_nn_param(&v->ck, v->ck_pe), v->pe_param, sizeof(float) * (size_t)v->pe_count);
@@ -445,7 +506,7 @@ cg_status cg_vae_read_state(const char *path, cg_vae_state *st) {
 cg_status cg_vae_load(cg_vae *v, const char *path) {
     cg_status s = cg_nn_checkpoint_load(path, &v->ck, NULL, 0);
     if (s) return s;
-    cg_nn_params *e = cg_nn_mlp_params(v->enc), *d = cg_nn_mlp_params(v->dec);
+    cg_nn_params *e = cg_vae_encoder_params(v), *d = cg_nn_mlp_params(v->dec);
     copy_block(&v->ck, 0, e, 1);
     copy_block(&v->ck, e->n_tensors, d, 1);
     memcpy(v->pe_param, cg_nn_param(&v->ck, v->ck_pe), sizeof(float) * (size_t)v->pe_count);

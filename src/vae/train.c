@@ -108,7 +108,7 @@ static cg_status eval_latents(batcher *bt, float *mu, float *logvar) {
         int m = (int)(bt->p->n - s0 < bt->B ? bt->p->n - s0 : bt->B);
         for (int b = 0; b < m; b++) idx[b] = s0 + b;
         s = load_batch(bt, idx, m);
-        if (!s) s = cg_vae_encode(bt->v, bt->y, bt->ctf, m, mu + s0 * zd, logvar + s0 * zd);
+        if (!s) s = cg_vae_encode(bt->v, bt->y, bt->ctf, idx, m, mu + s0 * zd, logvar + s0 * zd);
     }
     return s;
 }
@@ -171,6 +171,7 @@ static cg_status setup(const cg_vae_train_opts *o, cg_particles **pp, cg_vae **v
         return s;
     }
     st->cfg = o->cfg;
+    st->cfg.n_table = st->cfg.table ? p->n : 0;
     st->cfg.D = p->image_size;
     st->cfg.pixel_size_A = p->pixel_size_A;
     const cg_vae_lattice *L = NULL;
@@ -240,7 +241,7 @@ cg_status cg_vae_train(const cg_vae_train_opts *o) {
             int m = (int)(p->n - s0 < bt.B ? p->n - s0 : bt.B);
             cg_vae_losses l;
             s = load_batch(&bt, order + s0, m);
-            if (!s) s = cg_vae_loss_grad(v, bt.y, bt.ctf, bt.A, m, e * p->n + s0, &l);
+            if (!s) s = cg_vae_loss_grad(v, bt.y, bt.ctf, bt.A, order + s0, m, e * p->n + s0, &l);
             if (!s && !isfinite(l.loss))
                 s = cg_error(CG_ERR_RANGE, "epoch %lld: the loss is not finite (%g); try a smaller --lr", (long long)e + 1, l.loss);
             if (s) break;
