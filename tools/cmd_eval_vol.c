@@ -99,8 +99,8 @@ static int run(int argc, char **argv) {
     }
     if (!s) {
         char prov[256];
-        fprintf(cx.fp, "# %s; %s, epoch %d\n# open the maps as a volume series (ChimeraX); 'vseries play #1' plays it\nopen",
-                cg_provenance(prov, sizeof prov, st->cfg.seed), path, epoch);
+        fprintf(cx.fp, "# %s; %s, epoch %d (written by: %.248s)\n# open the maps as a volume series (ChimeraX); 'vseries play #1' plays it\nopen",
+                cg_provenance(prov, sizeof prov, st->cfg.seed), path, epoch, st->provenance);
     }
     for (int64_t k = 0; !s && k < nz / zd; k++) {
         char name[4096], label[80];

@@ -151,6 +151,7 @@ struct cg_nn_params *cg_vae_decoder_params(cg_vae *v);
 /* Training state saved with the weights (the checkpoint's config blob). */
 typedef struct {
     char magic[8];                 /* "CGVAE1\0\0" */
+    char provenance[248];          /* cg_provenance of the run that wrote the file (NUL-padded) */
     cg_vae_config cfg;
     int64_t epochs_done;
     int64_t n_particles;

@@ -132,6 +132,9 @@ static cg_status epoch_outputs(const cg_vae_train_opts *o, batcher *bt, const cg
         free(path);
     }
     if (!s) {
+        cg_vae_state *w = (cg_vae_state *)st; /* provenance of the writing run, zero-padded */
+        memset(w->provenance, 0, sizeof w->provenance);
+        cg_provenance(w->provenance, sizeof w->provenance, c->seed);
         snprintf(name, sizeof name, "weights.%d.ckpt", e);
         path = cg_path_join(o->out_dir, name);
         s = path ? cg_vae_save(bt->v, st, path) : CG_ERR_NOMEM;
