@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_vae.h"
 #include "cryogen/mrc.h"
 #include "cryogen/vae.h"
 
@@ -61,63 +62,18 @@ static int run(int argc, char **argv) {
     if (!out) return cg_cli_usage_error(argv[0], "--out PREFIX is required");
     if (!zs == !zfile) return cg_cli_usage_error(argv[0], "give exactly one of --z and --z-file");
     char *path = NULL;
-    cg_status s;
-    if (epoch > 0) {
-        char name[64];
-        snprintf(name, sizeof name, "weights.%d.ckpt", epoch);
-        path = cg_path_join(pos[0], name);
-        s = path ? CG_OK : CG_ERR_NOMEM;
-    } else
-        s = cg_vae_find_latest(pos[0], &epoch, &path);
-    cg_vae_state *st = cg_calloc(1, sizeof *st, "VAE state");
+    cg_vae_state *st = NULL;
     cg_vae *v = NULL;
-    float *z = NULL, *vol = NULL;
+    float *z = NULL;
     int64_t nz = 0, cap = 0;
-    if (!st) s = CG_ERR_NOMEM;
-    if (!s) s = cg_vae_read_state(path, st);
-    if (!s) s = cg_vae_create(&v, &st->cfg);
-    if (!s) s = cg_vae_load(v, path);
+    cg_status s = cg_tool_vae_load(pos[0], epoch, &v, &st, &path, &epoch);
     if (!s) s = zs ? parse_numbers(zs, "--z", &z, &nz, &cap) : read_zfile(zfile, &z, &nz, &cap);
-    const int zd = st ? st->cfg.zdim : 1, D = st ? st->cfg.D : 0;
+    const int zd = st ? st->cfg.zdim : 1;
     if (!s && (nz == 0 || nz % zd))
         s = cg_error(CG_ERR_ARG, "%s: %lld numbers, not a whole number of %d-dimensional latents", zs ? "--z" : zfile,
                      (long long)nz, zd);
-    if (!s) {
-        vol = cg_malloc((size_t)D * D * D, sizeof(float), "volume");
-        if (!vol) s = CG_ERR_NOMEM;
-    }
-    cg_outfile cx;
-    memset(&cx, 0, sizeof cx);
-    char *cxc = NULL, *dir = cg_path_dirname(out);
-    if (!s) s = dir ? cg_mkdir_p(dir) : CG_ERR_NOMEM;
-    free(dir);
-    if (!s) {
-        size_t len = strlen(out) + 8;
-        cxc = malloc(len);
-        if (!cxc) s = CG_ERR_NOMEM;
-        else snprintf(cxc, len, "%s.cxc", out), s = cg_outfile_open(&cx, cxc);
-    }
-    if (!s) {
-        char prov[256];
-        fprintf(cx.fp, "# %s; %s, epoch %d (written by: %.248s)\n# open the maps as a volume series (ChimeraX); 'vseries play #1' plays it\nopen",
-                cg_provenance(prov, sizeof prov, st->cfg.seed), path, epoch, st->provenance);
-    }
-    for (int64_t k = 0; !s && k < nz / zd; k++) {
-        char name[4096], label[80];
-        snprintf(name, sizeof name, "%s_%03lld.mrc", out, (long long)k);
-        snprintf(label, sizeof label, "eval-vol epoch %d latent %lld", epoch, (long long)k);
-        s = cg_vae_volume(v, z + k * zd, vol);
-        if (!s) s = cg_mrc_write(name, vol, D, D, D, (float)st->cfg.pixel_size_A, 0, label);
-        const char *base = strrchr(name, '/');
-        if (!s) fprintf(cx.fp, " %s", base ? base + 1 : name), printf("wrote %s\n", name);
-    }
-    if (!s) {
-        fprintf(cx.fp, "%s\n", nz / zd > 1 ? " vseries true" : "");
-        s = cg_outfile_commit(&cx);
-        if (!s) printf("wrote %s\n", cxc);
-    } else
-        cg_outfile_abort(&cx);
-    free(cxc), free(path), free(st), free(z), free(vol);
+    if (!s) s = cg_tool_vae_volume_series(v, st, z, nz / zd, out, path, epoch, 0);
+    free(path), free(st), free(z);
     cg_vae_destroy(v);
     return s ? cg_cli_fail(argv[0], s) : 0;
 }

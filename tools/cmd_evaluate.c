@@ -178,7 +178,7 @@ static cg_status write_svgs(const char *prefix, const cg_truth *t, const cg_eval
         double *x = malloc(sizeof(double) * (size_t)t->ngrid);
         if (!x) return CG_ERR_NOMEM;
         for (int g = 0; g < t->ngrid; g++) x[g] = t->grid[g];
-        cg_plot_series ser = {"mean per-image FSC area", x, V->bin_area, t->ngrid, NULL, 0};
+        cg_plot_series ser = {"mean per-image FSC area", x, V->bin_area, t->ngrid, NULL, 0, 0};
         cg_line_plot lp;
         memset(&lp, 0, sizeof lp);
         lp.title = "per-conformation FSC area";

@@ -23,6 +23,7 @@ typedef struct {
     int n;
     const char *color;    /* NULL: palette colour by series index */
     int dashed;           /* 1: dashed line */
+    double marker_px;     /* > 0: a dot of this radius at each point and no line (scatter plot) */
 } cg_plot_series;
 
 typedef struct {

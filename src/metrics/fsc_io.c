@@ -63,7 +63,7 @@ cg_status cg_fsc_plot_save(const char *path, const cg_fsc_result *const *curves,
             if (r->fsc[s] < ymin) ymin = r->fsc[s];
         }
         if (xs[i]) xmax = fmax(xmax, xs[i][r->nshells - 1]);
-        ser[i] = (cg_plot_series){labels ? labels[i] : NULL, xs[i], r->fsc, r->nshells, NULL, 0};
+        ser[i] = (cg_plot_series){labels ? labels[i] : NULL, xs[i], r->fsc, r->nshells, NULL, 0, 0};
     }
     cg_plot_hline hl[2] = {{0.5, "FSC = 0.5", "#808080"}, {0.143, "FSC = 0.143", "#808080"}};
     cg_line_plot p = {.title = title, .xlabel = "spatial frequency (1/\u00c5)", .ylabel = "Fourier shell correlation",

@@ -147,6 +147,15 @@ static void draw_series(FILE *f, const cg_line_plot *p, const frame *fr) {
     for (int s = 0; s < p->nseries; s++) {
         const cg_plot_series *ser = &p->series[s];
         const char *col = ser->color ? ser->color : g_palette[s % 8];
+        if (ser->marker_px > 0) { /* scatter: one group of dots, translucent so density shows */
+            fprintf(f, "<g clip-path=\"url(#plotarea)\" fill=\"%s\" fill-opacity=\"0.5\">\n", col);
+            for (int i = 0; i < ser->n; i++)
+                if (isfinite(ser->x[i]) && isfinite(ser->y[i]))
+                    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n", fx(fr, ser->x[i]), fy(fr, ser->y[i]),
+                            ser->marker_px);
+            fputs("</g>\n", f);
+            continue;
+        }
         int open = 0;
         for (int i = 0; i < ser->n; i++) {
             if (!isfinite(ser->x[i]) || !isfinite(ser->y[i])) {
@@ -184,9 +193,12 @@ static void draw_hlines_legend(FILE *f, const cg_line_plot *p, const frame *fr) 
         const cg_plot_series *ser = &p->series[s];
         if (!ser->label) continue;
         double y = ly + 16 + 18 * k++;
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", lx + 8,
-                y - 4, lx + 34, y - 4, ser->color ? ser->color : g_palette[s % 8],
-                ser->dashed ? " stroke-dasharray=\"6,4\"" : "");
+        const char *col = ser->color ? ser->color : g_palette[s % 8];
+        if (ser->marker_px > 0)
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", lx + 21, y - 4, col);
+        else
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", lx + 8,
+                    y - 4, lx + 34, y - 4, col, ser->dashed ? " stroke-dasharray=\"6,4\"" : "");
         text_el(f, lx + 40, y, "start", 12, NULL, ser->label);
     }
 }
