@@ -262,6 +262,9 @@ static void test_training(const toy *T) {
 }
 
 int main(void) {
+    /* One thread: OpenMP's spinning barriers on a loaded 2-core machine made this test 4x
+     * slower with 2 threads; thread-count independence is checked by test_train_gan_cli.sh. */
+    cg_set_threads(1);
     test_sim();
     test_gp();
     toy T;
