@@ -10,11 +10,14 @@
  *  3. Generator gradient (critic input gradient through the simulator adjoint) against central
  *     differences of -mean D(sim(V) + noise) at 8 voxels (tol 2e-3 max + 2e-2 rel).
  *  4. D = 16 toy problem (two Gaussian blobs, CTF, noise): a fresh critic's Wasserstein
- *     estimate between data and simulated images is lower after 60 generator steps than at V = 0.
+ *     estimate between data and simulated images is lower after 60 generator steps than at V = 0
+ *     (measured 0.129 -> 0.044; asserted < 0.7x), and the result aligned onto the truth
+ *     (cg_align_volumes, both hands) correlates > 0.8 (measured 0.883; no baseline measured).
  * References: Gupta et al., "CryoGAN", IEEE TCI 2021; Gulrajani et al. 2017. */
 #include "cryogen/gan.h"
 #include "cryogen/geom.h"
 #include "cryogen/image.h"
+#include "cryogen/metrics.h"
 #include "testutil.h"
 
 enum { D = 16 };
@@ -258,6 +261,23 @@ static void test_training(const toy *T) {
            "corr(V, truth) without alignment %.3f\n",
            steps, dt, steps * (cfg.n_critic * 2 + 1) * cfg.batch / dt, w0, w1, corr / sqrt(n1 * n2 + 1e-30));
     CHECK_MSG(w1 < 0.7 * w0, "W estimate did not fall: %.4f -> %.4f", w0, w1);
+    /* the result against the truth after alignment (rotation, shift, either hand) */
+    cg_align_params ap;
+    cg_align_params_default(&ap);
+    ap.n_rotations = 2000, ap.coarse_box = 16, ap.refine_box = 16;
+    cg_align_result ar;
+    float *al = malloc(sizeof(float) * D * D * D);
+    CHECK_OK(cg_align_volumes(T->truth, v, D, PX, &ap, &ar));
+    CHECK_OK(cg_align_apply(v, D, &ar, al));
+    cg_fsc_result fr;
+    memset(&fr, 0, sizeof fr);
+    CHECK_OK(cg_fsc_compute(T->truth, al, D, PX, NULL, &fr));
+    printf("aligned to the truth (%s): correlation %.3f (other hand %.3f), FSC area %.3f, FSC 0.5 at %.1f A "
+           "(Nyquist %.0f A)\n", ar.mirrored ? "mirrored" : "same hand", ar.score, ar.score_other_hand, fr.area,
+           fr.res_fsc05_A, 2 * PX);
+    CHECK_MSG(ar.score > 0.8, "aligned correlation %.3f", ar.score);
+    cg_fsc_result_free(&fr);
+    free(al);
     cg_gan_destroy(g), cg_gan_destroy(m0), cg_gan_destroy(m1);
 }
 
