@@ -83,7 +83,7 @@ static cg_status compare_spectra(const char *prefix, const char *ref_path, const
         s = cg_outfile_commit(&o);
     }
     if (!s) {
-        cg_plot_series ser[2] = {{"samples", x, ls, R + 1, NULL, 0}, {"training images", x, lr, R + 1, NULL, 1}};
+        cg_plot_series ser[2] = {{"samples", x, ls, R + 1, NULL, 0, 0}, {"training images", x, lr, R + 1, NULL, 1, 0}};
         cg_line_plot lp;
         memset(&lp, 0, sizeof lp);
         lp.title = "radial power spectrum";

@@ -30,6 +30,11 @@ extern "C" {
 void cg_nn_zero(float *x, size_t n);                        /* x = 0 */
 void cg_nn_acc(float *dst, const float *src, size_t n);     /* dst += src */
 void cg_nn_scale(float *x, float s, size_t n);              /* x *= s */
+/* Switch OpenBLAS to one thread (for GEMMs called inside OpenMP loops, where OpenBLAS's own pool
+ * would fight OpenMP's) and return the previous count; restore it with cg_nn_blas_single_end.
+ * Not thread-safe: call from the thread that runs the model. */
+int cg_nn_blas_single_begin(void);
+void cg_nn_blas_single_end(int saved);
 /* Sum of x[0..n) in double, in fixed blocks summed in a fixed order (thread-count independent). */
 double cg_nn_sum(const float *x, size_t n);
 /* db[d] += sum over rows of g[n][d], columns in parallel, rows in order, double accumulation. */

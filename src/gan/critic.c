@@ -121,25 +121,13 @@ cg_status cg_gan_critic_create(cg_gan_critic **out, const cg_gan_critic_config *
     return CG_OK;
 }
 
-static int blas_single_begin(void) {
-#ifdef CG_HAVE_OPENMP
-    int n = openblas_get_num_threads();
-    if (n != 1) openblas_set_num_threads(1);
-    return n;
-#else
-    return 1;
-#endif
-}
-static void blas_single_end(int saved) {
-    if (saved != 1) openblas_set_num_threads(saved);
-}
 
 cg_status cg_gan_critic_forward(cg_gan_critic *c, const float *x, int B, float *out) {
     if (B < 1 || B > c->max_batch) return cg_error(CG_ERR_ARG, "critic: batch %d outside 1..%d", B, c->max_batch);
     c->batch = B, c->x = x;
     const float slope = c->cfg.slope;
     const float *in = x;
-    const int saved = blas_single_begin();
+    const int saved = cg_nn_blas_single_begin();
     for (int i = 0; i < c->nb; i++) {
         cg_nn_conv_forward(c->a[i], in, cg_nn_param(&c->P, c->tw[i]), cg_nn_param(&c->P, c->tb[i]), B, &c->cs[i],
                            c->scratch);
@@ -148,7 +136,7 @@ cg_status cg_gan_critic_forward(cg_gan_critic *c, const float *x, int B, float *
         in = c->p[i];
     }
     cg_nn_linear_forward(c->out, in, cg_nn_param(&c->P, c->fw), cg_nn_param(&c->P, c->fb), B, c->n_feat, 1);
-    blas_single_end(saved);
+    cg_nn_blas_single_end(saved);
     if (out) memcpy(out, c->out, sizeof(float) * (size_t)B);
     return CG_OK;
 }
@@ -166,7 +154,7 @@ cg_status cg_gan_critic_backward(cg_gan_critic *c, const float *dout, float *gra
     }
     const size_t nx = (size_t)B * c->cfg.D * c->cfg.D;
     if (grad_x) cg_nn_zero(grad_x, nx);
-    const int saved = blas_single_begin();
+    const int saved = cg_nn_blas_single_begin();
     const float *last = nb ? c->p[nb - 1] : c->x;
     float *glast = nb ? c->gp[nb - 1] : grad_x;
     cg_nn_linear_backward(glast, gof(c, grad_theta, c->fw), gof(c, grad_theta, c->fb), dout, last,
@@ -179,7 +167,7 @@ cg_status cg_gan_critic_backward(cg_gan_critic *c, const float *dout, float *gra
         cg_nn_conv_backward(gin, gof(c, grad_theta, c->tw[i]), gof(c, grad_theta, c->tb[i]), c->ga[i], in,
                             cg_nn_param(&c->P, c->tw[i]), B, &c->cs[i], c->scratch);
     }
-    blas_single_end(saved);
+    cg_nn_blas_single_end(saved);
     return CG_OK;
 }
 

@@ -155,18 +155,6 @@ cg_status cg_nn_mlp_reserve(cg_nn_mlp *m, int64_t max_rows) {
 
 /* The GEMMs run as single-threaded OpenBLAS calls inside OpenMP loops (see the file header):
  * OpenBLAS is switched to one thread for the duration of a forward/backward and restored. */
-static int blas_single_begin(void) {
-#ifdef CG_HAVE_OPENMP
-    int n = openblas_get_num_threads();
-    if (n != 1) openblas_set_num_threads(1);
-    return n;
-#else
-    return 1;
-#endif
-}
-static void blas_single_end(int saved) {
-    if (saved != 1) openblas_set_num_threads(saved);
-}
 
 /* Forward of layer L on rows [r0, r0+rn): y = act(x W^T + b [+ x]) with the epilogue applied
  * while the chunk is still in cache; z kept when the derivative needs it. */
@@ -209,7 +197,7 @@ cg_status cg_nn_mlp_forward(cg_nn_mlp *m, const float *in, int64_t n, const floa
         return cg_error(CG_ERR_ARG, "nn mlp forward: %lld rows, reserved %lld", (long long)n, (long long)m->max_rows);
     const int64_t nch = (n + CHUNK - 1) / CHUNK;
     const float slope = m->cfg.leaky_slope;
-    int saved = blas_single_begin();
+    int saved = cg_nn_blas_single_begin();
     const float *x = in;
     for (int i = 0; i < m->n_layers; i++) {
         const mlp_layer *L = &m->layers[i];
@@ -219,7 +207,7 @@ cg_status cg_nn_mlp_forward(cg_nn_mlp *m, const float *in, int64_t n, const floa
             forward_chunk(L, W, b, x, c * CHUNK, (c + 1) * CHUNK < n ? CHUNK : n - c * CHUNK, slope);
         x = L->y;
     }
-    blas_single_end(saved);
+    cg_nn_blas_single_end(saved);
     m->in = in;
     m->n = n;
     if (out) *out = x;
@@ -322,7 +310,7 @@ cg_status cg_nn_mlp_backward(cg_nn_mlp *m, const float *dout, float *din) {
     const int64_t n = m->n, nch = (n + CHUNK - 1) / CHUNK;
     const float slope = m->cfg.leaky_slope;
     const int last = m->n_layers - 1;
-    int saved = blas_single_begin();
+    int saved = cg_nn_blas_single_begin();
     mlp_layer *L = &m->layers[last];
     const float *dz = dout;
     if (L->act != CG_NN_ACT_NONE) { /* not with the MLP's configurations; kept general */
@@ -351,7 +339,7 @@ cg_status cg_nn_mlp_backward(cg_nn_mlp *m, const float *dout, float *din) {
         if (P) reduce_partials(cg_nn_grad(&m->params, P->b), m->bpart, nch, P->dout, m->max_dim);
         dz = g;
     }
-    blas_single_end(saved);
+    cg_nn_blas_single_end(saved);
     return CG_OK;
 }
 

@@ -2,6 +2,7 @@
  * Reductions split the input into CG_NN_RED_CHUNKS fixed chunks (a function of n only),
  * sum each in double in index order, then add the chunk sums in chunk order: the result is
  * bitwise the same for any thread count. */
+#include <cblas.h>
 #include <string.h>
 
 #include "cryogen/nn_layers.h"
@@ -47,4 +48,18 @@ void cg_nn_colsum_acc(float *db, const float *g, int64_t n, int d) {
         }
         for (int j = 0; j < nc; j++) db[c0 + j] += (float)acc[j];
     }
+}
+
+int cg_nn_blas_single_begin(void) {
+#ifdef CG_HAVE_OPENMP
+    int n = openblas_get_num_threads();
+    if (n != 1) openblas_set_num_threads(1);
+    return n;
+#else
+    return 1;
+#endif
+}
+
+void cg_nn_blas_single_end(int saved) {
+    if (saved != 1) openblas_set_num_threads(saved);
 }
