@@ -11,8 +11,11 @@
  *     differences of -mean D(sim(V) + noise) at 8 voxels (tol 2e-3 max + 2e-2 rel).
  *  4. D = 16 toy problem (two Gaussian blobs, CTF, noise): a fresh critic's Wasserstein
  *     estimate between data and simulated images is lower after 60 generator steps than at V = 0
- *     (measured 0.129 -> 0.044; asserted < 0.7x), and the result aligned onto the truth
- *     (cg_align_volumes, both hands) correlates > 0.8 (measured 0.883; no baseline measured).
+ *     (measured 0.129 -> 0.044; asserted < 0.7x). The result aligned onto the truth
+ *     (cg_align_volumes, both hands) is only PRINTED, with a centred Gaussian blob as a
+ *     baseline: on this blob-like toy truth the blob scores as well as the 60-step result
+ *     (correlation 0.881 vs 0.883, FSC area 0.287 vs 0.264), so no reconstruction-quality claim
+ *     is asserted here; bench/gan.md has the D = 32 molecule run with its own baseline.
  * References: Gupta et al., "CryoGAN", IEEE TCI 2021; Gulrajani et al. 2017. */
 #include "cryogen/gan.h"
 #include "cryogen/geom.h"
@@ -275,7 +278,26 @@ static void test_training(const toy *T) {
     printf("aligned to the truth (%s): correlation %.3f (other hand %.3f), FSC area %.3f, FSC 0.5 at %.1f A "
            "(Nyquist %.0f A)\n", ar.mirrored ? "mirrored" : "same hand", ar.score, ar.score_other_hand, fr.area,
            fr.res_fsc05_A, 2 * PX);
-    CHECK_MSG(ar.score > 0.8, "aligned correlation %.3f", ar.score);
+    /* baseline: a centred isotropic Gaussian of the truth's mass, aligned the same way */
+    const double c = D / 2;
+    double mass = 0, bmass = 0;
+    for (int i = 0; i < D * D * D; i++) mass += T->truth[i];
+    for (int z = 0; z < D; z++)
+        for (int y = 0; y < D; y++)
+            for (int x = 0; x < D; x++)
+                bmass += al[(z * D + y) * D + x] = (float)exp(-((x - c) * (x - c) + (y - c) * (y - c) + (z - c) * (z - c)) / 8.0);
+    for (int i = 0; i < D * D * D; i++) al[i] *= (float)(mass / bmass);
+    cg_align_result br;
+    CHECK_OK(cg_align_volumes(T->truth, al, D, PX, &ap, &br));
+    float *bal = malloc(sizeof(float) * D * D * D);
+    CHECK_OK(cg_align_apply(al, D, &br, bal));
+    cg_fsc_result fb;
+    memset(&fb, 0, sizeof fb);
+    CHECK_OK(cg_fsc_compute(T->truth, bal, D, PX, NULL, &fb));
+    printf("baseline (centred Gaussian blob, sigma 2 px): aligned correlation %.3f, FSC area %.3f, FSC 0.5 at %.1f A\n",
+           br.score, fb.area, fb.res_fsc05_A);
+    cg_fsc_result_free(&fb);
+    free(bal);
     cg_fsc_result_free(&fr);
     free(al);
     cg_gan_destroy(g), cg_gan_destroy(m0), cg_gan_destroy(m1);

@@ -21,7 +21,7 @@
 typedef struct {
     const char *out, *load;
     double epochs, lowpass_start_A, lowpass_ramp, noise_sd, lr_gen, lr_critic, gp_weight;
-    int64_t steps, max_particles;
+    int64_t steps, max_particles, ramp_steps;
     int batch, n_critic, channels, no_ctf;
     uint64_t seed;
 } tg_opts;
@@ -128,7 +128,7 @@ static cg_status train(const char *star, const tg_opts *o) {
         cfg.batch = o->batch, cfg.n_critic = o->n_critic, cfg.gp_weight = (float)o->gp_weight;
         cfg.lr_gen = (float)o->lr_gen, cfg.lr_critic = (float)o->lr_critic, cfg.seed = o->seed;
         cfg.noise_sd = o->noise_sd, cfg.lowpass_start_A = o->lowpass_start_A;
-        cfg.ramp_steps = (int64_t)ceil(o->lowpass_ramp * total);
+        cfg.ramp_steps = o->ramp_steps > 0 ? o->ramp_steps : (int64_t)ceil(o->lowpass_ramp * total);
         if (cfg.ramp_steps < 1) cfg.ramp_steps = 1;
         cfg.critic.channels = o->channels;
         st = cg_gan_create(&g, &cfg, &d.data);
@@ -200,6 +200,8 @@ static int run(int argc, char **argv) {
         {"lowpass-start-A", 0, CG_OPT_DOUBLE, &o.lowpass_start_A, "R",
          "coarse to fine: low-pass real and simulated images to R A at first (0: off)"},
         {"lowpass-ramp", 0, CG_OPT_DOUBLE, &o.lowpass_ramp, "F", "fraction of the steps over which the low-pass relaxes to Nyquist"},
+        {"lowpass-ramp-steps", 0, CG_OPT_INT64, &o.ramp_steps, "N",
+         "ramp length in generator steps (overrides --lowpass-ramp; give it when resuming with more --steps)"},
         {"noise-sd", 0, CG_OPT_DOUBLE, &o.noise_sd, "S", "noise sd of simulated images (< 0: estimate from the background)"},
         {"no-ctf", 0, CG_OPT_FLAG, &o.no_ctf, NULL, "simulate without a CTF"},
         {"max-particles", 0, CG_OPT_INT64, &o.max_particles, "N", "use only the first N particles (0: all)"},
