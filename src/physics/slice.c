@@ -150,21 +150,41 @@ struct cg_projector {
 
 int cg_projector_size(const cg_projector *p) { return p->g.D; }
 
+/* The padded M^3 real grid, its half-complex spectrum and their plan, all or nothing. */
+typedef struct {
+    float *pad;
+    cg_complex *H;
+    cg_fft_plan *plan;
+} padded_buffers;
+
+static void padded_free(padded_buffers *b) {
+    cg_fft_plan_destroy(b->plan);
+    cg_fft_free(b->pad);
+    cg_fft_free(b->H);
+    b->plan = NULL, b->pad = NULL, b->H = NULL;
+}
+
+static cg_status padded_alloc(int M, padded_buffers *b) {
+    int dims[3] = {M, M, M};
+    b->plan = NULL;
+    b->pad = cg_fft_alloc_real((size_t)M * M * M);
+    b->H = cg_fft_alloc_complex((size_t)M * M * (M / 2 + 1));
+    cg_status s = (b->pad && b->H) ? cg_fft_plan_create(&b->plan, 3, dims) : CG_ERR_NOMEM;
+    if (s != CG_OK) padded_free(b);
+    return s;
+}
+
 /* Steps 1-2: corrected, padded, centred volume -> H (M x M x (M/2+1)). */
 static cg_status padded_fft(const grid_layout *g, const float *vol, cg_complex **H_out) {
     const int D = g->D, M = g->M;
     *H_out = NULL;
     size_t nreal = (size_t)M * M * M;
-    float *pad = cg_fft_alloc_real(nreal);
-    cg_complex *H = cg_fft_alloc_complex((size_t)M * M * (M / 2 + 1));
-    cg_fft_plan *plan = NULL;
-    int dims[3] = {M, M, M};
-    cg_status s = (pad && H) ? cg_fft_plan_create(&plan, 3, dims) : CG_ERR_NOMEM;
-    if (s != CG_OK) {
-        cg_fft_free(pad);
-        cg_fft_free(H);
-        return s;
-    }
+    padded_buffers pb;
+    cg_status s = padded_alloc(M, &pb);
+    if (s != CG_OK) return s;
+    float *pad = pb.pad;
+    cg_complex *H = pb.H;
+    cg_fft_plan *plan = pb.plan;
     double *gf = cg_malloc((size_t)D, sizeof(double), "gridding factors");
     int *wrap = cg_malloc((size_t)D, sizeof(int), "index table");
     if (!gf || !wrap) {
@@ -466,16 +486,12 @@ cg_status cg_backprojector_finish(cg_backprojector *b, float *vol) {
     const grid_layout *g = &b->g;
     const int D = g->D, M = g->M, nh = M / 2 + 1;
     const size_t nH = (size_t)M * M * nh, nreal = (size_t)M * M * M;
-    cg_complex *H = cg_fft_alloc_complex(nH);
-    float *pad = cg_fft_alloc_real(nreal);
-    cg_fft_plan *plan = NULL;
-    int dims[3] = {M, M, M};
-    cg_status s = (H && pad) ? cg_fft_plan_create(&plan, 3, dims) : CG_ERR_NOMEM;
-    if (s != CG_OK) {
-        cg_fft_free(H);
-        cg_fft_free(pad);
-        return s;
-    }
+    padded_buffers pb;
+    cg_status s = padded_alloc(M, &pb);
+    if (s != CG_OK) return s;
+    cg_complex *H = pb.H;
+    float *pad = pb.pad;
+    cg_fft_plan *plan = pb.plan;
     fold_grid(g, b->data, NULL, H, NULL);
     /* V(x) = sum_half Re(H e^{+}) = M^3 c2r(sym(H) / m): c2r divides by M^3, so scale H by
      * M^3 / m with m = 1 on self-conjugate planes, 2 elsewhere */
