@@ -6,7 +6,9 @@
  * - --poses: re-simulating from the written STAR reproduces clean.mrcs (angles, shifts and
  *   defocus survive the STAR round trip);
  * - bad input: non-zero exit, previous outputs untouched; an interrupted run leaves no output;
- * - downsample of the STAR: pixel size scaled, mean preserved, close to 2 x 2 binning.
+ * - downsample of the STAR: pixel size scaled, mean preserved, close to 2 x 2 binning;
+ *   downsample of a map: a map of D2^3 voxels equal to cg_volume_resample (not a stack of
+ *   cropped sections), mean preserved.
  */
 #include <math.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cryogen/image.h"
 #include "cryogen/mrc.h"
 #include "cryogen/particles.h"
 #include "testutil.h"
@@ -182,5 +185,29 @@ int main(void) {
         free(big);
         cg_particles_free(p);
     }
+
+    /* downsample of a 3D map 32 -> 16 voxels (the demo box is 32) */
+    CHECK(sh("%s downsample %s/demo/volume.mrc --box 16 --out %s/ds/volume16.mrc -q > /dev/null", g_bin, d, d) == 0);
+    float *vbig = NULL, *vsmall = NULL;
+    cg_mrc_header hbig, hsmall;
+    snprintf(a, sizeof a, "%s/demo/volume.mrc", d);
+    snprintf(b, sizeof b, "%s/ds/volume16.mrc", d);
+    CHECK_OK(cg_mrc_read(a, &hbig, &vbig));
+    CHECK_OK(cg_mrc_read(b, &hsmall, &vsmall));
+    if (vbig && vsmall) {
+        CHECK(hbig.nx == 32 && hbig.nz == 32);
+        CHECK_MSG(hsmall.nx == 16 && hsmall.ny == 16 && hsmall.nz == 16 && hsmall.ispg == 1, "map out %d x %d x %d, ispg %d", hsmall.nx, hsmall.ny, hsmall.nz, hsmall.ispg);
+        CHECK_CLOSE(hsmall.pixel_size_A[0], 2 * hbig.pixel_size_A[0], 1e-5, 0);
+        float *ref = malloc(sizeof(float) * 16 * 16 * 16);
+        CHECK_OK(cg_volume_resample(vbig, 32, ref, 16));
+        double e = 0, m = 0, sbig = 0, ssmall = 0;
+        for (int k = 0; k < 16 * 16 * 16 && hsmall.nz == 16; k++) e = fmax(e, fabs(ref[k] - vsmall[k])), m = fmax(m, fabs(ref[k])), ssmall += vsmall[k];
+        for (int k = 0; k < 32 * 32 * 32; k++) sbig += vbig[k];
+        printf("map downsample: max difference to cg_volume_resample %.2g of %.3g; mean %.5g -> %.5g\n", e, m, sbig / (32 * 32 * 32), ssmall / (16 * 16 * 16));
+        CHECK(e <= 1e-6 * m);
+        CHECK_CLOSE(ssmall / (16 * 16 * 16), sbig / (32 * 32 * 32), 1e-4, 1e-6);
+        free(ref);
+    }
+    free(vbig), free(vsmall);
     return cg_test_finish();
 }

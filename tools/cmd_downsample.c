@@ -1,7 +1,9 @@
-/* `cryogen downsample`: Fourier-crop (or pad) a particle stack to a new box size. The pixel size
- * becomes pixel_size * D / D2; values are mean-preserving (include/cryogen/image.h). For a STAR
- * input the particles' images are read through it and an updated STAR (new box, pixel size and
- * image names; angles, shifts in A and CTF unchanged) is written next to the output stack. */
+/* `cryogen downsample`: Fourier-crop (or pad) a particle stack, or a 3D map, to a new box size. The
+ * pixel size becomes pixel_size * D / D2; values are mean-preserving (include/cryogen/image.h). For a
+ * STAR input the particles' images are read through it and an updated STAR (new box, pixel size and
+ * image names; angles, shifts in A and CTF unchanged) is written next to the output stack. An MRC
+ * file is a map (resampled in 3D) when its header says so (space group 1-230, as RELION and
+ * ChimeraX write maps) or when it is a cube named .mrc; --as overrides the guess. */
 #include <stdlib.h>
 #include <string.h>
 #ifdef CG_HAVE_OPENMP
@@ -81,18 +83,54 @@ static char *star_path_for(const char *stack_path) {
     return p;
 }
 
+/* Is this MRC file a 3D map rather than a stack of images? */
+static int looks_like_map(const char *path, const cg_mrc_header *h) {
+    if (h->nx != h->ny || h->ny != h->nz || h->nz < 2) return 0;
+    if (h->ispg >= 1 && h->ispg <= 230) return 1;
+    return ends_with(path, ".mrc") && h->mz == h->nz;
+}
+
+/* Resample a cubic map to D2^3 and write it as a map. */
+static int downsample_map(const char *in, const char *out, int D2) {
+    cg_mrc_header h;
+    float *vol = NULL, *vol2 = NULL;
+    cg_status s = cg_mrc_read(in, &h, &vol);
+    if (s == CG_OK && (h.nx != h.ny || h.ny != h.nz))
+        s = cg_error(CG_ERR_ARG, "%s: map is %d x %d x %d; a cubic map is needed", in, h.nx, h.ny, h.nz);
+    const int D = h.nx;
+    const double apix = h.pixel_size_A[0], apix2 = apix * D / D2;
+    if (s == CG_OK) {
+        vol2 = cg_malloc((size_t)D2 * D2 * D2, sizeof(float), "resampled map");
+        s = vol2 ? cg_volume_resample(vol, D, vol2, D2) : CG_ERR_NOMEM;
+    }
+    char prov[256];
+    cg_tool_provenance(prov, sizeof prov, "downsample", CG_NO_SEED);
+    if (s == CG_OK) {
+        char *dir = cg_path_dirname(out);
+        s = dir ? cg_mkdir_p(dir) : CG_ERR_NOMEM;
+        free(dir);
+    }
+    if (s == CG_OK) s = cg_mrc_write(out, vol2, D2, D2, D2, (float)apix2, 0, prov);
+    if (s == CG_OK) printf("downsampled map %d^3 -> %d^3, pixel size %.4g -> %.4g A: %s\n", D, D2, apix, apix2, out);
+    free(vol), free(vol2);
+    return s == CG_OK ? CG_EXIT_OK : cg_cli_fail("downsample", s);
+}
+
 static int run(int argc, char **argv) {
-    const char *out = NULL;
+    const char *out = NULL, *as = NULL;
     int D2 = 0;
     const cg_opt opts[] = {
         {"box", 0, CG_OPT_INT, &D2, "D2", "new box size, px (smaller: Fourier crop; larger: Fourier pad)"},
-        {"out", 'o', CG_OPT_STRING, &out, "OUT.mrcs", "output stack (for a STAR input, OUT.star is written too)"},
+        {"out", 'o', CG_OPT_STRING, &out, "OUT.mrcs", "output stack or map (for a STAR input, OUT.star is written too)"},
+        {"as", 0, CG_OPT_STRING, &as, "stack|map", "how to read an MRC input (default: a map if the header or a .mrc cube says so)"},
         {0},
     };
-    const cg_cli_spec spec = {"cryogen downsample IN.mrcs|IN.star --box D2 --out OUT.mrcs",
-                              "Fourier-crop particle images to D2 x D2 pixels; the pixel size becomes pixel_size * D / D2 and\n"
-                              "pixel values keep their scale (a constant image stays the same constant).",
-                              opts, 1, 1, "  cryogen downsample sim/particles.star --box 64 --out sim64/particles.mrcs"};
+    const cg_cli_spec spec = {"cryogen downsample IN.mrcs|IN.star|MAP.mrc --box D2 --out OUT.mrcs|OUT.mrc",
+                              "Fourier-crop particle images to D2 x D2 pixels, or a map to D2^3 voxels; the pixel size becomes\n"
+                              "pixel_size * D / D2 and values keep their scale (a constant image stays the same constant).",
+                              opts, 1, 1,
+                              "  cryogen downsample sim/particles.star --box 64 --out sim64/particles.mrcs\n"
+                              "  cryogen downsample emd_1234.mrc --box 64 --out emd_1234_64.mrc"};
     const char *pos[1];
     int npos, rc = cg_cli_parse(&spec, argc, argv, pos, &npos);
     if (rc >= 0) return rc;
@@ -100,6 +138,15 @@ static int run(int argc, char **argv) {
     if (D2 < 2) return cg_cli_usage_error("downsample", "--box must be a box size of at least 2 px");
     const char *in = pos[0];
     if (strcmp(in, out) == 0) return cg_cli_usage_error("downsample", "--out must differ from the input");
+    if (as && strcmp(as, "stack") != 0 && strcmp(as, "map") != 0)
+        return cg_cli_usage_error("downsample", "--as must be 'stack' or 'map'");
+    if (!ends_with(in, ".star")) {
+        cg_mrc_header h;
+        cg_status hs = cg_mrc_read_header(in, &h);
+        if (hs != CG_OK) return cg_cli_fail("downsample", hs);
+        int is_map = as ? strcmp(as, "map") == 0 : looks_like_map(in, &h);
+        if (is_map) return downsample_map(in, out, D2);
+    }
 
     source src = {0};
     int64_t n = 0;
