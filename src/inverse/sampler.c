@@ -16,6 +16,9 @@ struct cg_inverse_op {
     int n_det, n_full; /* CT */
     double det_spacing;
     double *angles;    /* CT: [n_full] */
+    int n_meas;        /* CT: measured views */
+    int *meas_idx;     /* CT: [n_meas] full-grid indices */
+    double *meas_angles; /* CT: [n_meas] */
     cg_fbp_window window;
 };
 
@@ -41,11 +44,14 @@ cg_status cg_inverse_op_ct(cg_inverse_op **out, int D, int n_det, double det_spa
     cg_status s = cg_ct_view_subset(n_views, n_full, idx, NULL);
     cg_inverse_op *op = NULL;
     if (!s) s = op_alloc(&op, CG_INVERSE_CT, D, n_full, n_det);
-    if (!s && !(op->angles = malloc(sizeof(double) * (size_t)n_full))) s = cg_error(CG_ERR_NOMEM, "CT angles");
+    if (!s && (!(op->angles = malloc(sizeof(double) * (size_t)n_full)) ||
+               !(op->meas_angles = malloc(sizeof(double) * (size_t)n_views))))
+        s = cg_error(CG_ERR_NOMEM, "CT angles");
     if (!s) {
+        op->meas_idx = idx, idx = NULL, op->n_meas = n_views;
         op->n_det = n_det, op->det_spacing = det_spacing_px, op->n_full = n_full, op->window = window;
         for (int k = 0; k < n_full; k++) op->angles[k] = k * M_PI / n_full;
-        for (int i = 0; i < n_views; i++) op->measured[idx[i]] = 1;
+        for (int i = 0; i < n_views; i++) op->measured[op->meas_idx[i]] = 1, op->meas_angles[i] = op->angles[op->meas_idx[i]];
         *out = op;
     } else
         cg_inverse_op_destroy(op);
@@ -63,7 +69,7 @@ cg_status cg_inverse_op_mri(cg_inverse_op **out, int D, const uint8_t *mask) {
 
 void cg_inverse_op_destroy(cg_inverse_op *op) {
     if (!op) return;
-    free(op->measured), free(op->angles), free(op);
+    free(op->measured), free(op->angles), free(op->meas_idx), free(op->meas_angles), free(op);
 }
 int cg_inverse_op_rows(const cg_inverse_op *op) { return op->rows; }
 int cg_inverse_op_row_len(const cg_inverse_op *op) { return op->row_len; }
@@ -84,8 +90,37 @@ size_t cg_inverse_op_scratch_count(const cg_inverse_op *op) {
     return 2 * (size_t)op->rows * op->row_len + (size_t)op->D * op->D;
 }
 
+/* CT merge on the measured views only: T x is needed there alone, and the full-grid FBP of a
+ * residual that is zero off the measured views is the FBP over the measured views scaled by
+ * n_meas / n_full (its angular weight is pi / n_full per view instead of pi / n_meas). */
+static cg_status merge_ct(const cg_inverse_op *op, float *x, const float *y_t, double lambda, float *merged_out,
+                          float *scratch) {
+    size_t L = (size_t)op->n_det, P = (size_t)op->D * op->D;
+    float *Tm = scratch, *dx = scratch + (size_t)op->rows * L * 2;
+    cg_radon_forward(Tm, x, op->D, op->n_det, op->det_spacing, op->meas_angles, op->n_meas);
+    if (merged_out) {
+        cg_radon_forward(merged_out, x, op->D, op->n_det, op->det_spacing, op->angles, op->n_full);
+        for (int v = 0; v < op->n_meas; v++)
+            for (size_t j = 0; j < L; j++) {
+                size_t q = (size_t)op->meas_idx[v] * L + j;
+                merged_out[q] = (float)((1 - lambda) * merged_out[q] + lambda * y_t[q]);
+            }
+    }
+    for (int v = 0; v < op->n_meas; v++)
+        for (size_t j = 0; j < L; j++) {
+            size_t m = (size_t)v * L + j;
+            Tm[m] = (float)(lambda * ((double)y_t[(size_t)op->meas_idx[v] * L + j] - Tm[m]));
+        }
+    cg_status s = cg_fbp(dx, Tm, op->D, op->n_det, op->det_spacing, op->meas_angles, op->n_meas, op->window);
+    if (s) return s;
+    double w = (double)op->n_meas / op->n_full;
+    for (size_t i = 0; i < P; i++) x[i] += (float)(w * dx[i]);
+    return CG_OK;
+}
+
 cg_status cg_inverse_merge(const cg_inverse_op *op, float *x, const float *y_t, double lambda, float *merged_out,
                            float *scratch) {
+    if (op->kind == CG_INVERSE_CT) return merge_ct(op, x, y_t, lambda, merged_out, scratch);
     size_t M = (size_t)op->rows * op->row_len, L = (size_t)op->row_len;
     float *Tx = scratch, *res = scratch + M, *dx = scratch + 2 * M;
     cg_status s = cg_inverse_op_forward(op, x, Tx);
@@ -108,6 +143,19 @@ void cg_inverse_sampler_defaults(cg_inverse_sampler_config *c) {
     c->snr = 0.16, c->corrector_steps = 1, c->lambda = 1, c->seed = 1;
 }
 
+/* meas = T img on the measured rows (CT: only those views are projected; other rows 0). */
+static cg_status forward_measured(const cg_inverse_op *op, const float *img, float *meas) {
+    if (op->kind != CG_INVERSE_CT) return cg_inverse_op_forward(op, img, meas);
+    size_t L = (size_t)op->n_det;
+    float *rows = malloc(sizeof(float) * L * op->n_meas);
+    if (!rows) return cg_error(CG_ERR_NOMEM, "CT views");
+    cg_radon_forward(rows, img, op->D, op->n_det, op->det_spacing, op->meas_angles, op->n_meas);
+    memset(meas, 0, sizeof(float) * L * op->rows);
+    for (int v = 0; v < op->n_meas; v++) memcpy(meas + (size_t)op->meas_idx[v] * L, rows + (size_t)v * L, sizeof(float) * L);
+    free(rows);
+    return CG_OK;
+}
+
 /* x[k] <- merge(x[k], y_n + sigma T z_k) for every sample (no noise drawn when sigma == 0). */
 static cg_status merge_all(const cg_inverse_op *op, float *x, const float *yn, double sigma, double lambda, int K,
                            cg_rng *rng, float *z, float *yt, float *scratch) {
@@ -116,7 +164,7 @@ static cg_status merge_all(const cg_inverse_op *op, float *x, const float *yn, d
         cg_status s = CG_OK;
         if (sigma > 0) {
             for (size_t i = 0; i < P; i++) z[i] = (float)cg_rng_normal(&rng[k]);
-            s = cg_inverse_op_forward(op, z, yt);
+            s = forward_measured(op, z, yt);
             for (size_t j = 0; j < M && !s; j++) yt[j] = (float)(yn[j] + sigma * yt[j]);
         } else
             memcpy(yt, yn, sizeof(float) * M);
@@ -156,7 +204,7 @@ cg_status cg_inverse_sample(cg_score_net *net, const cg_inverse_op *op, const cg
     if (s) goto done;
     /* normalised measurements y_n = (y - mean T 1) / std */
     for (size_t i = 0; i < P; i++) ones[i] = 1;
-    s = cg_inverse_op_forward(op, ones, yn);
+    s = forward_measured(op, ones, yn);
     if (s) goto done;
     for (size_t j = 0; j < M; j++) yn[j] = (float)(((double)y[j] - cfg->img_mean * yn[j]) / cfg->img_std);
     cg_edm_sigma_schedule(t, N, c->sigma_min, c->sigma_max, c->rho);
