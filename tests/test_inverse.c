@@ -116,25 +116,48 @@ static void test_mri(void) {
     CHECK_CLOSE(dot(K, y, 2 * P), dot(x, r, P), 0, 1e-5);
     uint8_t m[32];
     int ns = 0;
-    CHECK_OK(cg_mri_mask(m, D, 1, 0.08, 1, 1, &ns));
+    CHECK_OK(cg_mri_mask(m, D, 1, 0.08, CG_MRI_MASK_RANDOM, 0, 1, &ns));
     CHECK(ns == D);
     CHECK_OK(cg_mri_zero_filled(r, K, m, D));
     double err = 0;
     for (size_t i = 0; i < P; i++) err = fmax(err, fabs(r[i] - x[i]));
     printf("MRI zero-filled at R = 1: max error %.2e\n", err);
     CHECK(err < 1e-5);
-    /* R = 4 masks: about D/4 rows, Hermitian pairs, the centre sampled; equispaced too */
+    /* R = 4 masks: D/4 rows acquired (random), the centre acquired, pairs symmetric */
     int D64 = 64;
-    uint8_t m64[64];
-    for (int rnd = 0; rnd < 2; rnd++) {
-        CHECK_OK(cg_mri_mask(m64, D64, 4, 0.08, rnd, 5, &ns));
-        printf("MRI mask R = 4 (%s): %d of %d rows\n", rnd ? "random" : "equispaced", ns, D64);
-        CHECK(ns >= 14 && ns <= 20);
-        int sym = 1;
-        for (int ky = 1; ky < D64 / 2; ky++) sym &= m64[32 + ky] == m64[32 - ky];
-        CHECK(sym && m64[32] && m64[31] && m64[33]);
+    uint8_t m64[64], sym[64];
+    for (int pairs = 0; pairs < 2; pairs++)
+        for (int kind = 0; kind < 2; kind++) {
+            CHECK_OK(cg_mri_mask(m64, D64, 4, 0.08, (cg_mri_mask_kind)kind, pairs, 5, &ns));
+            int cnt = 0, symm = 1;
+            for (int r2 = 0; r2 < D64; r2++) cnt += m64[r2];
+            for (int ky = 1; ky < D64 / 2; ky++) symm &= m64[32 + ky] == m64[32 - ky];
+            printf("MRI mask R = 4 (%s%s): %d of %d rows\n", kind ? "equispaced" : "random", pairs ? ", pairs" : "", ns, D64);
+            CHECK(cnt == ns && m64[32] && m64[31] && m64[33] && m64[30] && m64[34]);
+            if (kind == CG_MRI_MASK_RANDOM) CHECK(pairs ? (ns == 16 || ns == 17) : ns == 16);
+            if (pairs) CHECK(symm);
+            if (!pairs && kind == CG_MRI_MASK_RANDOM) CHECK(!symm);
+        }
+    /* conjugate-symmetry completion: zero-filling with an unpaired mask = with its symmetrised mask */
+    CHECK_OK(cg_mri_mask(m64, D64, 4, 0.08, CG_MRI_MASK_RANDOM, 0, 5, NULL));
+    cg_mri_mask_symmetrise(sym, m64, D64);
+    {
+        size_t P64 = (size_t)D64 * D64;
+        float *x64 = malloc(sizeof(float) * P64), *K64 = malloc(sizeof(float) * 2 * P64);
+        float *z1 = malloc(sizeof(float) * P64), *z2 = malloc(sizeof(float) * P64);
+        fill_normal(x64, P64, 8);
+        CHECK_OK(cg_mri_forward(K64, x64, D64));
+        CHECK_OK(cg_mri_zero_filled(z1, K64, m64, D64));
+        CHECK_OK(cg_mri_zero_filled(z2, K64, sym, D64));
+        double e2 = 0;
+        int nsym = 0;
+        for (size_t i = 0; i < P64; i++) e2 = fmax(e2, fabs(z1[i] - z2[i]));
+        for (int r2 = 0; r2 < D64; r2++) nsym += sym[r2];
+        printf("MRI completion: 16 acquired rows fix %d; zero-filled difference %.2e\n", nsym, e2);
+        CHECK(e2 < 1e-5 && nsym > 16);
+        free(x64), free(K64), free(z1), free(z2);
     }
-    CHECK_FAILS(cg_mri_mask(m64, D64, 0.5, 0.08, 1, 5, NULL), CG_ERR_ARG, "acceleration");
+    CHECK_FAILS(cg_mri_mask(m64, D64, 0.5, 0.08, CG_MRI_MASK_RANDOM, 0, 5, NULL), CG_ERR_ARG, "acceleration");
     free(x), free(K), free(y), free(r);
 }
 
@@ -144,7 +167,7 @@ static void test_merge(void) {
     int D = 32;
     size_t P = (size_t)D * D;
     uint8_t mask[32];
-    CHECK_OK(cg_mri_mask(mask, D, 4, 0.1, 1, 9, NULL));
+    CHECK_OK(cg_mri_mask(mask, D, 4, 0.1, CG_MRI_MASK_RANDOM, 0, 9, NULL));
     cg_inverse_op *ops[2] = {NULL, NULL};
     CHECK_OK(cg_inverse_op_mri(&ops[0], D, mask));
     CHECK_OK(cg_inverse_op_ct(&ops[1], D, 2 * D, 0.5, 8, 60, CG_FBP_RAMLAK));
@@ -226,7 +249,7 @@ static void test_sampler(void) {
     CHECK_OK(cg_score_net_create(&net, &cfg, 3));
     if (!net) return;
     uint8_t mask[16];
-    CHECK_OK(cg_mri_mask(mask, D, 4, 0.15, 1, 2, NULL));
+    CHECK_OK(cg_mri_mask(mask, D, 4, 0.15, CG_MRI_MASK_RANDOM, 0, 2, NULL));
     cg_inverse_op *op = NULL;
     CHECK_OK(cg_inverse_op_mri(&op, D, mask));
     float *truth = malloc(sizeof(float) * P), *y = malloc(sizeof(float) * 2 * P), *Ts = malloc(sizeof(float) * 2 * P);
@@ -242,10 +265,11 @@ static void test_sampler(void) {
     CHECK_OK(cg_inverse_sample(net, op, &c, y, 2, s2, mean, std, 1));
     CHECK_OK(cg_inverse_sample(net, op, &c, y, 1, s1, NULL, NULL, 1));
     double e = 0, n = 0, d1 = 0, sd = 0;
+    const uint8_t *known = cg_inverse_op_measured(op); /* acquired rows and their mirrors */
     for (int k = 0; k < 2; k++) {
         CHECK_OK(cg_mri_forward(Ts, s2 + k * P, D));
         for (int r = 0; r < D; r++)
-            if (mask[r])
+            if (known[r])
                 for (int j = 0; j < 2 * D; j++) e = fmax(e, fabs(Ts[r * 2 * D + j] - y[r * 2 * D + j])), n = fmax(n, fabs(y[r * 2 * D + j]));
     }
     for (size_t p = 0; p < P; p++) d1 = fmax(d1, fabs(s1[p] - s2[p])), sd = fmax(sd, std[p]);

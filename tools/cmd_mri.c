@@ -1,7 +1,9 @@
 /* `cryogen mri`: undersampled Cartesian MRI with a score-based prior (issue 9; Song, Shen, Xing &
  * Ermon, ICLR 2022). k-space files are MRC stacks with three sections per image: the real part,
  * the imaginary part (centred orthonormal DFT, kspace[ky][kx], DC at (D/2, D/2)) and the
- * sampling mask (row ky all 1 when sampled, else 0; unsampled rows of the data are zero). MRC
+ * sampling mask (row ky all 1 when acquired, else 0; other rows of the data are zero). The
+ * images are real, so the rows mirrored from acquired ones are filled by conjugate symmetry
+ * (cg_mri_complete) for the baseline and the sampler alike. MRC
  * mode 4 (complex) is not used because src/io/mrc reads and writes real modes only.
  * --simulate PHANTOM.mrcs makes the k-space (PREFIX_kspace.mrcs) with an --accel R mask.
  * Outputs: zero-filled baseline, posterior mean and std, montage, metrics (docs/inverse.md). */
@@ -27,6 +29,7 @@ static cg_status mri_image(void *vctx, int64_t i, cg_inverse_op **op, float **y,
     float *k = malloc(sizeof(float) * 2 * P);
     if (!k) return cg_error(CG_ERR_NOMEM, "k-space");
     for (size_t p = 0; p < P; p++) k[2 * p] = mask[p / D] ? re[p] : 0, k[2 * p + 1] = mask[p / D] ? im[p] : 0;
+    cg_mri_complete(k, mask, D); /* mirrored rows of a real image */
     cg_status s = cg_mri_zero_filled(baseline, k, mask, D);
     if (!s) s = cg_inverse_op_mri(op, D, mask);
     if (s) free(k);
@@ -43,11 +46,13 @@ static int run(int argc, char **argv) {
     double accel = 4, center = 0.08, noise = 0;
     int64_t max_images = 0;
     uint64_t mask_seed = 1, noise_seed = 1;
+    int pairs = 0, nsym = 0;
     const cg_opt opts[] = {
         {"out", 'o', CG_OPT_STRING, &r.prefix, "PREFIX", "outputs PREFIX_recon.mrcs, _std.mrcs, _baseline.mrcs, .png, _metrics.json"},
         {"accel", 0, CG_OPT_DOUBLE, &accel, "R", "--simulate: acceleration (about D/R rows sampled)"},
         {"center-fraction", 0, CG_OPT_DOUBLE, &center, "F", "--simulate: fully sampled central fraction of the rows"},
         {"mask", 0, CG_OPT_STRING, &mask_kind, "KIND", "--simulate: random or equispaced outer rows"},
+        {"hermitian-pairs", 0, CG_OPT_FLAG, &pairs, NULL, "--simulate: acquire rows in pairs (ky, -ky) (half the information per row)"},
         {"mask-seed", 0, CG_OPT_U64, &mask_seed, "SEED", "--simulate: seed of the random mask"},
         {"simulate", 0, CG_OPT_STRING, &simulate, "PHANTOM.mrcs", "make the k-space from these images (also the truth)"},
         {"noise-sigma", 0, CG_OPT_DOUBLE, &noise, "S", "--simulate: Gaussian noise added to re and im of sampled k-space"},
@@ -79,6 +84,7 @@ static int run(int argc, char **argv) {
     if ((npos == 1) == (simulate != NULL)) return cg_cli_usage_error("mri", "give either KSPACE.mrcs or --simulate PHANTOM.mrcs");
     if (r.K < 1) return cg_cli_usage_error("mri", "need --samples >= 1");
     int random = !strcmp(mask_kind, "random");
+    cg_mri_mask_kind kind = random ? CG_MRI_MASK_RANDOM : CG_MRI_MASK_EQUISPACED;
     if (!random && strcmp(mask_kind, "equispaced")) return cg_cli_usage_error("mri", "--mask %s: expected random or equispaced", mask_kind);
     float *truth = NULL, *ks = NULL, *ph = NULL;
     cg_mrc_header h;
@@ -89,10 +95,12 @@ static int run(int argc, char **argv) {
         s = cg_mrc_read(simulate, &h, &ph);
         if (!s && (h.nx != h.ny || h.nx % 2 || h.nx > 4096))
             s = cg_error(CG_ERR_ARG, "%s: images are %d x %d, need square images of even size <= 4096", simulate, h.nx, h.ny);
-        uint8_t mask[4096];
+        uint8_t mask[4096], sym[4096];
         if (!s) {
             D = h.nx, n = max_images > 0 && h.nz > max_images ? max_images : h.nz;
-            s = cg_mri_mask(mask, D, accel, center, random, mask_seed, &nsamp);
+            s = cg_mri_mask(mask, D, accel, center, kind, pairs, mask_seed, &nsamp);
+            cg_mri_mask_symmetrise(sym, mask, D);
+            for (int r2 = 0; r2 < D; r2++) nsym += sym[r2];
         }
         size_t P = (size_t)D * D;
         float *k = s ? NULL : malloc(sizeof(float) * 2 * P);
@@ -123,7 +131,10 @@ static int run(int argc, char **argv) {
         if (!s) {
             D = h.nx, n = h.nz / 3;
             if (max_images > 0 && n > max_images) n = max_images;
-            for (int r2 = 0; r2 < D; r2++) nsamp += ks[2 * (size_t)D * D + (size_t)r2 * D] > 0.5f;
+            uint8_t mask[4096], sym[4096];
+            for (int r2 = 0; r2 < D; r2++) nsamp += mask[r2] = ks[2 * (size_t)D * D + (size_t)r2 * D] > 0.5f;
+            cg_mri_mask_symmetrise(sym, mask, D);
+            for (int r2 = 0; r2 < D; r2++) nsym += sym[r2];
         }
     }
     if (!s && r.truth) {
@@ -138,12 +149,14 @@ static int run(int argc, char **argv) {
     else {
         mri_ctx c = {D, ks};
         snprintf(r.settings, sizeof r.settings,
-                 "\"accel\": %g, \"center_fraction\": %g, \"mask\": \"%s\", \"rows_sampled\": %d, \"noise_sigma\": %g, "
+                 "\"accel\": %g, \"center_fraction\": %g, \"mask\": \"%s\", \"hermitian_pairs\": %d, \"rows_acquired\": %d, "
+                 "\"rows_known_with_mirrors\": %d, \"noise_sigma\": %g, "
                  "\"input\": \"%s\"",
-                 simulate ? accel : (double)D / (nsamp ? nsamp : 1), center, simulate ? mask_kind : "from file", nsamp, noise,
+                 simulate ? accel : (double)D / (nsamp ? nsamp : 1), center, simulate ? mask_kind : "from file", pairs, nsamp,
+                 nsym, noise,
                  simulate ? simulate : pos[0]);
         if (!r.truth && simulate) r.truth = simulate;
-        printf("k-space: %d of %d rows sampled\n", nsamp, D);
+        printf("k-space: %d of %d rows acquired (%d known with their mirrors, K(-k) = conj K(k))\n", nsamp, D, nsym);
         code = cg_cli_inverse_main(&r, n, D, truth, mri_image, &c);
     }
     free(truth), free(ks), free(ph);

@@ -30,10 +30,12 @@
  *  - MRI: the centred orthonormal 2D DFT of the (real) image, K = F x,
  *    K[ky][kx] = (1/D) sum x[v][u] exp(-2 pi i (kx u + ky v)/D) with the origin at pixel D/2 and
  *    frequency index k + D/2 (so K[D/2][D/2] is DC). k-space is stored as kspace[ky][kx][2]
- *    (re, im). Cartesian masks sample whole rows ky (phase encodes, readout along kx). Masks are
- *    Hermitian-symmetric (row ky sampled iff row -ky is) so the measured data of a real image
- *    keep the real-image structure; the zero-filled inverse Re(F^H (m K)) is then exact on the
- *    sampled rows and equals the adjoint A^T of A = m F.
+ *    (re, im). Cartesian masks acquire whole rows ky (phase encodes, readout along kx). The
+ *    images are real, so K(-k) = conj K(k): the data of row ky also fix row -ky. The
+ *    operators use the symmetrised row set (cg_mri_mask_symmetrise) with the data completed
+ *    (cg_mri_complete), so the zero-filled inverse is exact on those rows and data consistency
+ *    can be exact; masks acquired in Hermitian pairs are available (pairs = 1) and carry about
+ *    half the information per acquired row.
  *  - Random numbers: Philox (seed, stream, index) with the streams below.
  *  - Errors: cg_status + cg_error() message; the library never exits.
  */
@@ -105,19 +107,28 @@ cg_status cg_fbp(float *img, const float *sino, int D, int n_det, double det_spa
                  int n_views, cg_fbp_window window);
 
 /* ---------------------------------------------------------------- MRI ------------------- */
-/* Row mask m[D] (centred ky index, 1 = sampled) for acceleration R >= 1: the central
- * round(center_fraction * D) rows, then further rows until about D / R are sampled, chosen at
- * random (Philox (seed, CG_INVERSE_STREAM_MASK, 0)) or equispaced (random = 0), always in
- * Hermitian pairs (ky, -ky) (row -D/2 is its own pair). R = 1 samples every row. Returns the
- * number of sampled rows in *n_sampled (optional). Errors: CG_ERR_ARG. */
-cg_status cg_mri_mask(uint8_t *m, int D, double accel, double center_fraction, int random, uint64_t seed,
-                      int *n_sampled);
+typedef enum { CG_MRI_MASK_RANDOM = 0, CG_MRI_MASK_EQUISPACED = 1 } cg_mri_mask_kind;
+/* Row mask m[D] (centred ky index, 1 = acquired) for acceleration R >= 1: the central rows
+ * |ky| < center_fraction D / 2, then rows at random (Philox (seed, CG_INVERSE_STREAM_MASK, 0))
+ * until round(D / R) rows are acquired, or every round(R)-th row (|ky| multiple of R:
+ * equispaced). pairs = 1 acquires rows in Hermitian pairs (ky, -ky) (row -D/2 is its own
+ * pair): for a real image the second row of a pair repeats the first (conjugated), so such a
+ * mask carries about half the information of an unpaired one with as many rows. R = 1
+ * acquires every row. *n_sampled (optional) = acquired rows. Errors: CG_ERR_ARG. */
+cg_status cg_mri_mask(uint8_t *m, int D, double accel, double center_fraction, cg_mri_mask_kind kind, int pairs,
+                      uint64_t seed, int *n_sampled);
+/* sym[r] = m[r] or m[mirror of r]: the rows a real image's data determine. */
+void cg_mri_mask_symmetrise(uint8_t *sym, const uint8_t *m, int D);
+/* Fill the rows not acquired whose mirror is, by conjugate symmetry of a real image's
+ * spectrum: K(-k) = conj K(k). In place on kspace[D][D][2]. */
+void cg_mri_complete(float *kspace, const uint8_t *m, int D);
 /* kspace[D][D][2] = F img (centred, orthonormal, full plane). Errors: CG_ERR_NOMEM. */
 cg_status cg_mri_forward(float *kspace, const float *img, int D);
 /* img[D][D] = Re(F^H kspace) (the adjoint of cg_mri_forward for real images; its exact inverse
  * on the Hermitian spectra of real images). kspace is not modified. Errors: CG_ERR_NOMEM. */
 cg_status cg_mri_adjoint(float *img, const float *kspace, int D);
-/* Zero-filled inverse: img = Re(F^H (m K)). */
+/* Zero-filled inverse: the acquired rows, completed by conjugate symmetry (cg_mri_complete),
+ * the rest zero, then Re(F^H .) (exact on the completed rows for a real image). */
 cg_status cg_mri_zero_filled(float *img, const float *kspace, const uint8_t *mask, int D);
 
 /* ---------------------------------------------------------------- metrics --------------- */
@@ -138,7 +149,8 @@ typedef struct cg_inverse_op cg_inverse_op;
 cg_status cg_inverse_op_ct(cg_inverse_op **out, int D, int n_det, double det_spacing_px, int n_views, int n_full,
                            cg_fbp_window window);
 /* MRI: T = centred orthonormal 2D DFT, rows = ky lines of 2D floats (re, im interleaved),
- * measured rows = mask[D] (copied). */
+ * measured rows = cg_mri_mask_symmetrise(mask): measurements passed to the sampler must be
+ * completed with cg_mri_complete. */
 cg_status cg_inverse_op_mri(cg_inverse_op **out, int D, const uint8_t *mask);
 void cg_inverse_op_destroy(cg_inverse_op *op); /* accepts NULL */
 int cg_inverse_op_rows(const cg_inverse_op *op);

@@ -8,45 +8,60 @@
 #include "cryogen/fft.h"
 #include "cryogen/inverse.h"
 
-cg_status cg_mri_mask(uint8_t *m, int D, double accel, double center_fraction, int random, uint64_t seed,
-                      int *n_sampled) {
-    if (D < 2 || D % 2) return cg_error(CG_ERR_ARG, "MRI mask: box %d must be even and >= 2", D);
+/* Mirror row of centred row index r (ky = r - D/2 -> -ky); row 0 (ky = -D/2) is its own. */
+static int mirror_index(int r, int D) { return (D - r) % D; }
+
+static int add_row(uint8_t *m, int r, int D, int pairs) {
+    int added = !m[r];
+    m[r] = 1;
+    if (pairs && !m[mirror_index(r, D)]) m[mirror_index(r, D)] = 1, added++;
+    return added;
+}
+
+cg_status cg_mri_mask(uint8_t *m, int D, double accel, double center_fraction, cg_mri_mask_kind kind, int pairs,
+                      uint64_t seed, int *n_sampled) {
+    if (D < 2 || D % 2 || D > 4096) return cg_error(CG_ERR_ARG, "MRI mask: box %d must be even, 2..4096", D);
     if (!(accel >= 1) || !(center_fraction >= 0 && center_fraction <= 1))
         return cg_error(CG_ERR_ARG, "MRI mask: acceleration %g (need >= 1), centre fraction %g (need 0..1)", accel,
                         center_fraction);
-    int h = D / 2, target = (int)lround(D / accel), count = 0;
+    int h = D / 2, target = (int)lround(D / accel), count = 0, nc = (int)lround(center_fraction * D);
     memset(m, 0, (size_t)D);
-    int nc = (int)lround(center_fraction * D);
     for (int ky = -h; ky < h; ky++)
-        if (2 * abs(ky) < nc || accel == 1) m[ky + h] = 1;
-    /* candidate pairs (ky, -ky) for ky = 1 .. h - 1, and the unpaired row -h */
-    int cand[4096], nci = 0;
-    for (int ky = 1; ky <= h; ky++)
-        if (!m[h + (ky == h ? -h : ky)]) cand[nci++] = ky;
-    for (int i = 0; i < D; i++) count += m[i];
-    if (random) {
-        cg_rng r;
-        cg_rng_init(&r, seed, CG_INVERSE_STREAM_MASK, 0);
-        for (int i = nci - 1; i > 0; i--) { /* Fisher-Yates */
-            int j = (int)cg_rng_below(&r, (uint64_t)i + 1), t = cand[i];
+        if (2 * abs(ky) < nc || accel == 1) count += add_row(m, ky + h, D, pairs);
+    if (kind == CG_MRI_MASK_RANDOM) {
+        int cand[4096], n = 0;
+        for (int r = 0; r < D; r++)
+            if (!m[r] && (!pairs || r <= mirror_index(r, D) || r == 0)) cand[n++] = r;
+        cg_rng g;
+        cg_rng_init(&g, seed, CG_INVERSE_STREAM_MASK, 0);
+        for (int i = n - 1; i > 0; i--) { /* Fisher-Yates */
+            int j = (int)cg_rng_below(&g, (uint64_t)i + 1), t = cand[i];
             cand[i] = cand[j], cand[j] = t;
         }
-        for (int i = 0; i < nci && count < target; i++) {
-            int ky = cand[i];
-            if (ky == h) m[0] = 1, count += 1;
-            else m[h + ky] = m[h - ky] = 1, count += 2;
-        }
+        for (int i = 0; i < n && count < target; i++) count += add_row(m, cand[i], D, pairs);
     } else {
         int step = (int)lround(accel);
-        for (int i = 0; i < nci; i++) {
-            int ky = cand[i];
-            if (ky % step) continue;
-            if (ky == h) m[0] = 1, count += 1;
-            else m[h + ky] = m[h - ky] = 1, count += 2;
-        }
+        for (int ky = -h; ky < h; ky++)
+            if (abs(ky) % step == 0) count += add_row(m, ky + h, D, pairs);
     }
     if (n_sampled) *n_sampled = count;
     return CG_OK;
+}
+
+void cg_mri_mask_symmetrise(uint8_t *sym, const uint8_t *m, int D) {
+    for (int r = 0; r < D; r++) sym[r] = m[r] || m[mirror_index(r, D)];
+}
+
+void cg_mri_complete(float *kspace, const uint8_t *m, int D) {
+    for (int r = 0; r < D; r++) {
+        int mr = mirror_index(r, D);
+        if (m[r] || !m[mr]) continue;
+        for (int c = 0; c < D; c++) {
+            const float *src = kspace + 2 * ((size_t)mr * D + mirror_index(c, D));
+            float *dst = kspace + 2 * ((size_t)r * D + c);
+            dst[0] = src[0], dst[1] = -src[1];
+        }
+    }
 }
 
 cg_status cg_mri_forward(float *kspace, const float *img, int D) {
@@ -109,6 +124,7 @@ cg_status cg_mri_zero_filled(float *img, const float *kspace, const uint8_t *mas
     if (!k) return cg_error(CG_ERR_NOMEM, "zero-filled k-space (%d^2)", D);
     for (int r = 0; r < D; r++)
         for (int c = 0; c < 2 * D; c++) k[(size_t)r * 2 * D + c] = mask[r] ? kspace[(size_t)r * 2 * D + c] : 0.0f;
+    cg_mri_complete(k, mask, D);
     cg_status s = cg_mri_adjoint(img, k, D);
     free(k);
     return s;

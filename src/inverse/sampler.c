@@ -63,7 +63,7 @@ cg_status cg_inverse_op_mri(cg_inverse_op **out, int D, const uint8_t *mask) {
     *out = NULL;
     if (D < 8 || D % 2) return cg_error(CG_ERR_ARG, "MRI: box %d must be even and >= 8", D);
     cg_status s = op_alloc(out, CG_INVERSE_MRI, D, D, 2 * D);
-    if (!s) memcpy((*out)->measured, mask, (size_t)D);
+    if (!s) cg_mri_mask_symmetrise((*out)->measured, mask, D);
     return s;
 }
 
