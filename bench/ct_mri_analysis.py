@@ -57,5 +57,6 @@ for a, b in [("ct23", "ct90"), ("mri4", "mri2")]:
     per = sa[:n].mean(axis=(1, 2)) > sb.mean(axis=(1, 2))
     print(f"  mean std {a} {sa[:n].mean():.4f} vs {b} {sb.mean():.4f} on the same {n} images; "
           f"{a} larger on {per.sum()} of {n}")
+run("mri4p")
 K = json.load(open(f"{W}/mri4_metrics.json"))["sampler"]["samples"]
 kspace_std("mri4", K)
