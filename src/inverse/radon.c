@@ -162,7 +162,10 @@ cg_status cg_fbp(float *img, const float *sino, int D, int n_det, double det_spa
             cg_fft_inverse(plan, spec, row);
             memcpy(q + (size_t)a * n_det, row, sizeof(float) * (size_t)n_det);
         }
-        if (!row || !spec) s = CG_ERR_NOMEM;
+        if (!row || !spec) {
+            #pragma omp critical(cg_fbp_fail)
+            s = CG_ERR_NOMEM;
+        }
         cg_fft_free(row), cg_fft_free(spec);
     }
     free(filt);
