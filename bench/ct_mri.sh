@@ -3,7 +3,8 @@
 # 64^2 ellipse phantoms, then, on 20 HELD-OUT phantoms (another index range), 23-view CT
 # against FBP and 4x MRI against zero-filling, plus 90-view CT and 2x MRI on 10 of them to see
 # whether the posterior std shrinks with more data, and 4x MRI with masks acquired in Hermitian
-# pairs (half the information per row) on 10; bench/ct_mri_analysis.py summarises.
+# pairs (half the information per row) on 10; bench/ct_mri_analysis.py summarises. The data-only
+# CT reference: /usr/bin/python3 bench/ct_mri_lsq.py WORKDIR ct23 23 10 (about 1 min).
 # Usage: bench/ct_mri.sh [WORKDIR]   (CRYOGEN=path/to/cryogen; TRAIN_STEPS, STEPS, SNR, K to
 # override; about 35 min training + 15 min sampling on one loaded core)
 set -euo pipefail
