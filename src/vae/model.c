@@ -74,6 +74,10 @@ static cg_status validate(cg_vae_config *c) {
     if (c->act < CG_NN_ACT_RELU || c->act > CG_NN_ACT_SOFTPLUS) return cg_error(CG_ERR_ARG, "VAE: unknown activation %d", c->act);
     if (c->deterministic != 0 && c->deterministic != 1) return cg_error(CG_ERR_ARG, "VAE: deterministic must be 0 or 1");
     if (c->table != 0 && c->table != 1) return cg_error(CG_ERR_ARG, "VAE: table must be 0 or 1");
+    if (c->encoder_input < CG_VAE_ENC_IMAGES || c->encoder_input > CG_VAE_ENC_NOISE)
+        return cg_error(CG_ERR_ARG, "VAE: unknown encoder input %d", c->encoder_input);
+    if (c->table && c->encoder_input != CG_VAE_ENC_IMAGES)
+        return cg_error(CG_ERR_ARG, "VAE: --encoder-input permuted or noise needs an encoder; not with --latents table");
     if (c->table && (c->n_table < 1 || c->n_table > ((int64_t)1 << 40) / c->zdim))
         return cg_error(CG_ERR_ARG, "VAE: latent table of %lld particles", (long long)c->n_table);
     if (c->batch < 1 || c->batch > 4096) return cg_error(CG_ERR_ARG, "VAE: --batch %d must be in [1, 4096]", c->batch);
@@ -321,13 +325,13 @@ static cg_status latent_backward(cg_vae *v, const int64_t *idx, int B) {
     return cg_nn_mlp_backward(v->enc, v->denc, NULL);
 }
 
-cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const double *A, const int64_t *idx, int B,
-                           int64_t noise_row0, cg_vae_losses *out) {
+cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const float *enc_y, const float *enc_ctf,
+                           const double *A, const int64_t *idx, int B, int64_t noise_row0, cg_vae_losses *out) {
     if (B < 1 || B > v->cfg.batch) return cg_error(CG_ERR_ARG, "VAE: batch of %d images, model reserved %d", B, v->cfg.batch);
     const int n = v->L.n, nh = v->L.nh, zd = v->cfg.zdim;
     const int64_t rows = (int64_t)B * nh;
     /* latent: encoder or table */
-    cg_status s = latent_forward(v, y, ctf, idx, B);
+    cg_status s = latent_forward(v, enc_y ? enc_y : y, enc_ctf ? enc_ctf : ctf, idx, B);
     if (s) return s;
     const int det = v->cfg.deterministic;
     double kl = 0;
@@ -497,7 +501,10 @@ cg_status cg_vae_read_state(const char *path, cg_vae_state *st) {
     memset(st, 0, sizeof *st);
     cg_status s = cg_nn_checkpoint_read_config(path, st, sizeof *st, &bytes);
     if (s) return s;
-    if (bytes != sizeof *st || memcmp(st->magic, "CGVAE1", 7) != 0)
+    if (bytes >= 8 && !memcmp(st->magic, "CGVAE1", 7))
+        return cg_error(CG_ERR_FORMAT, "%s: a VAE checkpoint of an older cryogen (state CGVAE1, before --encoder-input); "
+                        "train again with this version", path);
+    if (bytes != sizeof *st || memcmp(st->magic, "CGVAE2", 7) != 0)
         return cg_error(CG_ERR_FORMAT, "%s: not a cryogen VAE checkpoint (state block of %u bytes, expected %zu)", path, bytes,
                         sizeof *st);
     return CG_OK;
