@@ -270,8 +270,8 @@ static void test_bad_config(void) {
     c = cg_vae_config_default(32, 2);
     c.table = 1, c.n_table = 10, c.encoder_input = CG_VAE_ENC_PERMUTED;
     CHECK_FAILS(cg_vae_create(&v, &c), CG_ERR_ARG, "needs an encoder");
-    c.table = 0, c.encoder_input = 3;
-    CHECK_FAILS(cg_vae_create(&v, &c), CG_ERR_ARG, "encoder input 3");
+    c.table = 0, c.encoder_input = 4;
+    CHECK_FAILS(cg_vae_create(&v, &c), CG_ERR_ARG, "encoder input 4");
     CHECK(v == NULL);
 }
 

@@ -149,8 +149,10 @@ static int run(int argc, char **argv) {
                    "  its own image, so its z.E.txt can correlate with the truth only by memorising fixed input -> latent\n"
                    "  pairs; the latents above (own images) should carry no information on the conformation (compare\n"
                    "  'cryogen evaluate --latents' of --z-out with the normal run's: |Spearman rho| near 0 here).\n",
-                   mode == CG_VAE_ENC_PERMUTED ? "permuted" : "noise",
-                   mode == CG_VAE_ENC_PERMUTED ? "another particle's image (DIR/twins.txt)" : "fixed white noise");
+                   mode == CG_VAE_ENC_PERMUTED ? "permuted" : mode == CG_VAE_ENC_NOISE ? "noise" : "fresh-noise",
+                   mode == CG_VAE_ENC_PERMUTED ? "another particle's image (DIR/twins.txt)"
+                   : mode == CG_VAE_ENC_NOISE  ? "fixed white noise"
+                                               : "fresh white noise (no memorisation possible)");
     }
     if (!s && zout) {
         char prov[256], what[512];
@@ -176,8 +178,9 @@ static int run(int argc, char **argv) {
                     cg_provenance(prov, sizeof prov, CG_NO_SEED), ckpt, (long long)ns, d.spread, shift_px, d.move_shift,
                     d.move_shift / d.spread, 90 * turns, d.move_rot, d.move_rot / d.spread,
                     st->cfg.encoder_input == CG_VAE_ENC_PERMUTED ? "permuted"
-                    : st->cfg.encoder_input == CG_VAE_ENC_NOISE  ? "noise"
-                                                                 : "images");
+                    : st->cfg.encoder_input == CG_VAE_ENC_NOISE       ? "noise"
+                    : st->cfg.encoder_input == CG_VAE_ENC_FRESH_NOISE ? "fresh-noise"
+                                                                      : "images");
             s = cg_outfile_commit(&o);
         }
     }

@@ -26,7 +26,8 @@ static int run(int argc, char **argv) {
          "encoder, or table: a per-particle table of latents trained by Adam instead of an encoder"},
         {"encoder-input", 0, CG_OPT_STRING, &enc_input, "KIND",
          "images; or a control (docs/vae.md): permuted (the encoder sees another particle's image, fixed pairs in "
-         "DIR/twins.txt) or noise (fixed white noise per particle); the decoder always fits the particle's own image"},
+         "DIR/twins.txt), noise (fixed white noise per particle) or fresh-noise (new noise at every visit); the decoder "
+         "always fits the particle's own image"},
         {"pe", 0, CG_OPT_STRING, &pe, "KIND", "positional encoding: gaussian or geom_lowf"},
         {"pe-dim", 0, CG_OPT_INT, &pe_dim, "K", "encoding frequencies per axis (0: D/2)"},
         {"feat-sigma", 0, CG_OPT_DOUBLE, &sigma, "S", "scale of the Gaussian features"},
@@ -68,8 +69,9 @@ static int run(int argc, char **argv) {
     else if (strcmp(latents, "encoder")) return cg_cli_usage_error(argv[0], "--latents %s: use encoder or table", latents);
     if (!strcmp(enc_input, "permuted")) o.cfg.encoder_input = CG_VAE_ENC_PERMUTED;
     else if (!strcmp(enc_input, "noise")) o.cfg.encoder_input = CG_VAE_ENC_NOISE;
+    else if (!strcmp(enc_input, "fresh-noise")) o.cfg.encoder_input = CG_VAE_ENC_FRESH_NOISE;
     else if (strcmp(enc_input, "images"))
-        return cg_cli_usage_error(argv[0], "--encoder-input %s: use images, permuted or noise", enc_input);
+        return cg_cli_usage_error(argv[0], "--encoder-input %s: use images, permuted, noise or fresh-noise", enc_input);
     o.cfg.pe_dim = pe_dim, o.cfg.feat_sigma = sigma, o.cfg.beta = beta, o.cfg.lr = lr, o.cfg.batch = batch;
     o.cfg.seed = seed;
     cg_status s = cg_vae_train(&o);

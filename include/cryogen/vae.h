@@ -59,11 +59,19 @@ typedef enum { CG_VAE_PE_GAUSSIAN = 0, CG_VAE_PE_GEOM_LOWF = 1 } cg_vae_pe;
  * the amortisation case study of Edelberg & Lederman (2023, arXiv:2303.07487; docs/vae.md):
  *  - PERMUTED: the encoder gets the prepared image (and CTF sign) of particle twin[i], a fixed
  *    random pairing (cg_vae_twins), the same in every epoch;
- *  - NOISE: the encoder gets white N(0, 1) values for particle i (cg_vae_noise_input), also
- *    fixed per particle, and CTF 1.
- * The latents of a control run can carry information about particle i only by memorising the
- * fixed input -> latent pairs, never by reading particle i's image. */
-typedef enum { CG_VAE_ENC_IMAGES = 0, CG_VAE_ENC_PERMUTED = 1, CG_VAE_ENC_NOISE = 2 } cg_vae_enc_input;
+ *  - NOISE: the encoder gets white N(0, 1) values for particle i (cg_vae_noise_input with key
+ *    i), also fixed per particle, and CTF 1;
+ *  - FRESH_NOISE: new white noise at every visit (key (e + 1) N + i in epoch e, 0-based; the
+ *    latent pass after epoch E uses the key of epoch E): the input identifies nothing.
+ * The latents of PERMUTED and NOISE runs can carry information about particle i only by
+ * memorising the fixed input -> latent pairs, never by reading particle i's image; those of
+ * FRESH_NOISE cannot carry any (the null control). */
+typedef enum {
+    CG_VAE_ENC_IMAGES = 0,
+    CG_VAE_ENC_PERMUTED = 1,
+    CG_VAE_ENC_NOISE = 2,
+    CG_VAE_ENC_FRESH_NOISE = 3
+} cg_vae_enc_input;
 #define CG_VAE_STREAM_TWINS (CG_RNG_STREAM_USER + 10) /* the permutation of the PERMUTED control */
 #define CG_VAE_STREAM_ENC_NOISE (CG_RNG_STREAM_USER + 11) /* the inputs of the NOISE control */
 
@@ -120,9 +128,9 @@ cg_status cg_vae_prepare(const cg_vae_lattice *L, const cg_particles *p, int64_t
  * one random n-cycle from (seed, CG_VAE_STREAM_TWINS, 0), so twin[i] != i for n >= 2 (n = 1:
  * twin[0] = 0). Deterministic for (seed, n). */
 cg_status cg_vae_twins(uint64_t seed, int64_t n, int64_t *twin);
-/* Encoder input of particle i under CG_VAE_ENC_NOISE: y[n] = N(0, 1) draws from
- * (seed, CG_VAE_STREAM_ENC_NOISE, i), ctf[n] = 1 (the same values in every epoch). */
-void cg_vae_noise_input(uint64_t seed, int64_t i, int n, float *y, float *ctf);
+/* Encoder input under CG_VAE_ENC_NOISE / FRESH_NOISE: y[n] = N(0, 1) draws from
+ * (seed, CG_VAE_STREAM_ENC_NOISE, key), ctf[n] = 1 (key: see cg_vae_enc_input). */
+void cg_vae_noise_input(uint64_t seed, int64_t key, int n, float *y, float *ctf);
 /* Standard deviation of the Hartley values over up to nsample particles spread evenly over
  * the set (deterministic). Errors as cg_particles_read_image. */
 cg_status cg_vae_estimate_norm(const cg_vae_lattice *L, const cg_particles *p, int64_t nsample, double *norm_std);

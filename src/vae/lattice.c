@@ -206,8 +206,8 @@ cg_status cg_vae_twins(uint64_t seed, int64_t n, int64_t *twin) {
     return CG_OK;
 }
 
-void cg_vae_noise_input(uint64_t seed, int64_t i, int n, float *y, float *ctf) {
+void cg_vae_noise_input(uint64_t seed, int64_t key, int n, float *y, float *ctf) {
     cg_rng r;
-    cg_rng_init(&r, seed, CG_VAE_STREAM_ENC_NOISE, (uint64_t)i);
+    cg_rng_init(&r, seed, CG_VAE_STREAM_ENC_NOISE, (uint64_t)key);
     for (int k = 0; k < n; k++) y[k] = (float)cg_rng_normal(&r), ctf[k] = 1.0f;
 }

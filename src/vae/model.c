@@ -74,10 +74,10 @@ static cg_status validate(cg_vae_config *c) {
     if (c->act < CG_NN_ACT_RELU || c->act > CG_NN_ACT_SOFTPLUS) return cg_error(CG_ERR_ARG, "VAE: unknown activation %d", c->act);
     if (c->deterministic != 0 && c->deterministic != 1) return cg_error(CG_ERR_ARG, "VAE: deterministic must be 0 or 1");
     if (c->table != 0 && c->table != 1) return cg_error(CG_ERR_ARG, "VAE: table must be 0 or 1");
-    if (c->encoder_input < CG_VAE_ENC_IMAGES || c->encoder_input > CG_VAE_ENC_NOISE)
+    if (c->encoder_input < CG_VAE_ENC_IMAGES || c->encoder_input > CG_VAE_ENC_FRESH_NOISE)
         return cg_error(CG_ERR_ARG, "VAE: unknown encoder input %d", c->encoder_input);
     if (c->table && c->encoder_input != CG_VAE_ENC_IMAGES)
-        return cg_error(CG_ERR_ARG, "VAE: --encoder-input permuted or noise needs an encoder; not with --latents table");
+        return cg_error(CG_ERR_ARG, "VAE: --encoder-input permuted, noise or fresh-noise needs an encoder; not with --latents table");
     if (c->table && (c->n_table < 1 || c->n_table > ((int64_t)1 << 40) / c->zdim))
         return cg_error(CG_ERR_ARG, "VAE: latent table of %lld particles", (long long)c->n_table);
     if (c->batch < 1 || c->batch > 4096) return cg_error(CG_ERR_ARG, "VAE: --batch %d must be in [1, 4096]", c->batch);

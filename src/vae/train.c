@@ -47,6 +47,7 @@ typedef struct {
     float *y, *ctf;     /* [B][n] decoder targets (and the encoder's input with encoder_input IMAGES) */
     float *ey, *ectf;   /* [B][n] the encoder's input under the controls (NULL with IMAGES) */
     int64_t *twin;      /* [N] under CG_VAE_ENC_PERMUTED */
+    int64_t noise_epoch; /* 0-based epoch whose noise keys CG_VAE_ENC_FRESH_NOISE uses */
     double *A;          /* [B][9] */
 } batcher;
 
@@ -78,6 +79,8 @@ static cg_status load_batch(batcher *bt, const int64_t *idx, int m, int target) 
             ts = cg_vae_prepare(L, bt->p, bt->twin[i], norm, bt->prep[t], bt->ey + o, bt->ectf + o);
         else if (mode == CG_VAE_ENC_NOISE)
             cg_vae_noise_input(c->seed, i, bt->n, bt->ey + o, bt->ectf + o);
+        else if (mode == CG_VAE_ENC_FRESH_NOISE)
+            cg_vae_noise_input(c->seed, (bt->noise_epoch + 1) * bt->p->n + i, bt->n, bt->ey + o, bt->ectf + o);
         const double *e = bt->p->euler_rad + 3 * i;
         cg_euler_to_matrix(e[0], e[1], e[2], bt->A + 9 * b);
         if (ts) {
@@ -268,7 +271,9 @@ cg_status cg_vae_train(const cg_vae_train_opts *o) {
     }
     if (!s && c->encoder_input != CG_VAE_ENC_IMAGES)
         CG_INFO("control run: the encoder sees %s, not the particle's own image (docs/vae.md)",
-                c->encoder_input == CG_VAE_ENC_PERMUTED ? "another particle's image (twins.txt)" : "fixed white noise");
+                c->encoder_input == CG_VAE_ENC_PERMUTED ? "another particle's image (twins.txt)"
+                : c->encoder_input == CG_VAE_ENC_NOISE  ? "fixed white noise"
+                                                        : "fresh white noise");
     const double t_run = cg_time_s();
     const int64_t first = st->epochs_done;
     for (int64_t e = first; !s && e < o->epochs; e++) {
@@ -280,6 +285,7 @@ cg_status cg_vae_train(const cg_vae_train_opts *o) {
         cg_progress pr;
         char label[64];
         snprintf(label, sizeof label, "epoch %lld/%d", (long long)e + 1, o->epochs);
+        bt.noise_epoch = e;
         cg_progress_begin(&pr, label, "images", p->n);
         const double t0 = cg_time_s();
         for (int64_t s0 = 0; !s && s0 < p->n; s0 += bt.B) {
@@ -300,6 +306,7 @@ cg_status cg_vae_train(const cg_vae_train_opts *o) {
         for (int k = 0; k < 3; k++) st->history[e][k] = sum[k] / (double)p->n;
         st->epochs_done = e + 1;
         const double dt = cg_time_s() - t0;
+        bt.noise_epoch = e + 1; /* the latent pass: noise never seen in training */
         s = epoch_outputs(o, &bt, st, mu, lv);
         double per_epoch = (cg_time_s() - t_run) / (double)(e + 1 - first);
         char eta[32];
