@@ -37,7 +37,6 @@ struct cg_vae {
     uint8_t *refl;     /* [max_rows] 1 where the point was reflected to the lower half */
     float *dec_x;      /* [max_rows][dec_in] */
     float *ddec;       /* [max_rows][2] */
-    float *ddec_x;     /* [max_rows][dec_in] */
     float *H;          /* [batch][n] decoded Hartley slices */
     double *part;      /* [batch] per-image squared error */
     cg_nn_params ck;   /* enc.*, dec.*, pe.*: the checkpoint layout */
@@ -159,11 +158,10 @@ cg_status cg_vae_create(cg_vae **out, const cg_vae_config *cfg_in) {
         v->refl = cg_malloc(R, 1, "VAE decoder batch");
         v->dec_x = cg_alloc_aligned(R * v->dec_in, sizeof(float), "VAE decoder batch");
         v->ddec = cg_malloc(R * 2, sizeof(float), "VAE decoder batch");
-        v->ddec_x = cg_alloc_aligned(R * v->dec_in, sizeof(float), "VAE decoder batch");
         v->H = cg_malloc(B * n, sizeof(float), "VAE batch");
         v->part = cg_malloc(B, sizeof(double), "VAE batch");
         if (!v->pe_param || !v->enc_in || !v->mu || !v->logvar || !v->z || !v->eps || !v->dz || !v->denc ||
-            !v->coords || !v->refl || !v->dec_x || !v->ddec || !v->ddec_x || !v->H || !v->part)
+            !v->coords || !v->refl || !v->dec_x || !v->ddec || !v->H || !v->part)
             s = CG_ERR_NOMEM;
     }
     if (!s) {
@@ -192,7 +190,7 @@ void cg_vae_destroy(cg_vae *v) {
     cg_vae_lattice_free(&v->L);
     cg_nn_mlp_destroy(v->enc), cg_nn_mlp_destroy(v->dec);
     free(v->pe_param), free(v->enc_in), free(v->mu), free(v->logvar), free(v->z), free(v->eps), free(v->dz);
-    free(v->denc), free(v->coords), free(v->refl), free(v->dec_x), free(v->ddec), free(v->ddec_x), free(v->H);
+    free(v->denc), free(v->coords), free(v->refl), free(v->dec_x), free(v->ddec), free(v->H);
     free(v->part);
     cg_nn_params_free(&v->ck);
     cg_nn_params_free(&v->tab);
@@ -370,17 +368,9 @@ cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const fl
     /* backward: decoder (to its input: the z columns), reparameterisation, KL, encoder */
     cg_nn_mlp_zero_grad(v->dec);
     cg_nn_params_zero_grad(cg_vae_encoder_params(v));
-    s = cg_nn_mlp_backward(v->dec, v->ddec, v->ddec_x);
+    /* dL/dz: the z columns of the decoder input, summed over each image's rows */
+    s = cg_nn_mlp_backward_shared(v->dec, v->ddec, nh, v->pe_out, zd, v->dz);
     if (s) return s;
-    const int din = v->dec_in, off = v->pe_out;
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) {
-        for (int k = 0; k < zd; k++) {
-            double acc = 0;
-            for (int j = 0; j < nh; j++) acc += v->ddec_x[((int64_t)b * nh + j) * din + off + k];
-            v->dz[b * zd + k] = (float)acc;
-        }
-    }
     s = latent_backward(v, idx, B);
     if (s) return s;
     out->mse = mse;
