@@ -306,7 +306,7 @@ cg_status cg_vae_train(const cg_vae_train_opts *o) {
         for (int k = 0; k < 3; k++) st->history[e][k] = sum[k] / (double)p->n;
         st->epochs_done = e + 1;
         const double dt = cg_time_s() - t0;
-        bt.noise_epoch = e + 1; /* the latent pass: noise never seen in training */
+        bt.noise_epoch = e + 1; /* the latent pass: the next epoch's keys, not seen in training so far */
         s = epoch_outputs(o, &bt, st, mu, lv);
         double per_epoch = (cg_time_s() - t_run) / (double)(e + 1 - first);
         char eta[32];
