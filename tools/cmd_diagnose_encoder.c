@@ -95,7 +95,7 @@ static int run(int argc, char **argv) {
         "Amortisation diagnostics of a VAE encoder trained by 'cryogen train-vae' on PARTICLES.star: how far\n"
         "the latents move when each image is shifted by one pixel or rotated by 90 degrees, relative to the\n"
         "spread (RMS distance from the mean) of the latents. Every image is the particle's own, also for a\n"
-        "control run (train-vae --encoder-input permuted|noise): see docs/vae.md for how to read those.",
+        "control run (train-vae --encoder-input permuted|noise|fresh-noise): see docs/vae.md for how to read those.",
         opts, 2, 2, "  cryogen diagnose-encoder vae_out particles.star --sample 2000"};
     const char *pos[2];
     int npos, rc = cg_cli_parse(&spec, argc, argv, pos, &npos);

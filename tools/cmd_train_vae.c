@@ -25,9 +25,8 @@ static int run(int argc, char **argv) {
         {"latents", 0, CG_OPT_STRING, &latents, "KIND",
          "encoder, or table: a per-particle table of latents trained by Adam instead of an encoder"},
         {"encoder-input", 0, CG_OPT_STRING, &enc_input, "KIND",
-         "images; or a control (docs/vae.md): permuted (the encoder sees another particle's image, fixed pairs in "
-         "DIR/twins.txt), noise (fixed white noise per particle) or fresh-noise (new noise at every visit); the decoder "
-         "always fits the particle's own image"},
+         "images, or a control (docs/vae.md; the decoder still fits each particle's own image): permuted (another "
+         "particle's image, DIR/twins.txt), noise (fixed per particle) or fresh-noise (new at every visit)"},
         {"pe", 0, CG_OPT_STRING, &pe, "KIND", "positional encoding: gaussian or geom_lowf"},
         {"pe-dim", 0, CG_OPT_INT, &pe_dim, "K", "encoding frequencies per axis (0: D/2)"},
         {"feat-sigma", 0, CG_OPT_DOUBLE, &sigma, "S", "scale of the Gaussian features"},
