@@ -152,6 +152,7 @@ cg_status cg_vae_estimate_norm(const cg_vae_lattice *L, const cg_particles *p, i
     if (nsample < 1) nsample = 1;
     if (nsample > p->n) nsample = p->n;
     const int nthr = cg_get_threads();
+    (void)nthr; /* only read by the OpenMP pragma */
     double *part = cg_calloc((size_t)nsample, sizeof(double), "VAE norm");
     if (!part) return CG_ERR_NOMEM;
     cg_status s = CG_OK;
