@@ -181,12 +181,54 @@ static void test_regression_and_determinism(void) {
     cg_nn_mlp_destroy(b);
 }
 
+/* backward_shared = din of the full backward summed over row groups, at the chosen columns;
+ * same parameter gradients; a residual first layer (in_dim == hidden) and a plain one. */
+static void test_backward_shared(int in_dim) {
+    enum { G = 7, R = 40, N = G * R, H = 12 };
+    cg_nn_mlp_config cfg = {.in_dim = in_dim, .hidden_dim = H, .out_dim = 2, .n_hidden = 2, .residual = 1,
+                            .act = CG_NN_ACT_RELU, .init = CG_NN_INIT_TORCH};
+    cg_nn_mlp *m;
+    CHECK_OK(cg_nn_mlp_create(&m, &cfg, 5));
+    CHECK_OK(cg_nn_mlp_reserve(m, N));
+    float *x = malloc(sizeof(float) * N * in_dim), *din = malloc(sizeof(float) * N * in_dim), dout[N * 2];
+    gc_fill(x, N * in_dim, 4, -1, 1);
+    gc_fill(dout, N * 2, 5, -1, 1);
+    cg_nn_params *P = cg_nn_mlp_params(m);
+    float *g1 = malloc(sizeof(float) * P->count);
+    const float *o;
+    const int c0 = in_dim - 3, nc = 3;
+    float sh[G * 3];
+    CHECK_OK(cg_nn_mlp_forward(m, x, N, &o));
+    cg_nn_mlp_zero_grad(m);
+    CHECK_OK(cg_nn_mlp_backward(m, dout, din));
+    memcpy(g1, P->grad, sizeof(float) * P->count);
+    cg_nn_mlp_zero_grad(m);
+    CHECK_OK(cg_nn_mlp_backward_shared(m, dout, R, c0, nc, sh));
+    CHECK(memcmp(g1, P->grad, sizeof(float) * P->count) == 0);
+    double worst = 0, scale = 0;
+    for (int g = 0; g < G; g++)
+        for (int k = 0; k < nc; k++) {
+            double ref = 0;
+            for (int r = g * R; r < (g + 1) * R; r++) ref += din[(int64_t)r * in_dim + c0 + k];
+            worst = fmax(worst, fabs(ref - sh[g * nc + k])), scale = fmax(scale, fabs(ref));
+        }
+    CHECK_MSG(worst <= 1e-5 * scale && scale > 0, "backward_shared (in_dim %d): max difference %g on a scale of %g", in_dim, worst, scale);
+    printf("backward_shared (in_dim %d%s): max difference from summed din %.2e (scale %.3g)\n", in_dim,
+           in_dim == H ? ", residual first layer" : "", worst, scale);
+    CHECK_FAILS(cg_nn_mlp_backward_shared(m, dout, 9, c0, nc, sh), CG_ERR_ARG, "groups of 9");
+    CHECK_FAILS(cg_nn_mlp_backward_shared(m, dout, R, in_dim - 1, 2, sh), CG_ERR_ARG, "columns");
+    free(x), free(din), free(g1);
+    cg_nn_mlp_destroy(m);
+}
+
 int main(void) {
     test_mlp_gradcheck(CG_NN_ACT_RELU, 1, "mlp resid relu");
     test_mlp_gradcheck(CG_NN_ACT_LEAKY_RELU, 0, "mlp leaky_relu");
     test_mlp_gradcheck(CG_NN_ACT_SILU, 1, "mlp resid silu");
     test_mlp_gradcheck(CG_NN_ACT_TANH, 1, "mlp resid tanh");
     test_mlp_matches_layers();
+    test_backward_shared(20);
+    test_backward_shared(12);
     test_linear_regression();
     test_regression_and_determinism();
     return cg_test_finish();

@@ -137,13 +137,15 @@ static void test_half_equals_full(int pe) {
 
 /* Loss at the current parameters (same batch, same noise rows). */
 static const int64_t idx[3] = {4, 0, 2}; /* particles of the batch (table mode) */
-static double loss_at(cg_vae *v, const float *y, const float *ctf, const double *A, int B) {
+static double loss_at(cg_vae *v, const float *y, const float *ctf, const float *ey, const float *ec, const double *A, int B) {
     cg_vae_losses l;
-    cg_vae_loss_grad(v, y, ctf, A, idx, B, 5, &l);
+    cg_vae_loss_grad(v, y, ctf, ey, ec, A, idx, B, 5, &l);
     return l.loss;
 }
 
-static void test_gradients(int det, int table) {
+/* sep: the encoder reads other inputs (ey, ec) than the decoder's targets (the controls of
+ * --encoder-input); the gradients must follow the encoder's own input. */
+static void test_gradients(int det, int table, int sep) {
     const int D = 10, zd = 2, B = 3;
     cg_vae_config c = cg_vae_config_default(D, zd);
     c.enc_dim = 12, c.enc_layers = 1, c.dec_dim = 16, c.dec_layers = 1, c.batch = B, c.seed = 5;
@@ -160,10 +162,19 @@ static void test_gradients(int det, int table) {
     double A[9 * B];
     cg_rng r;
     cg_rng_init(&r, 9, CG_RNG_STREAM_USER, 2);
+    float *ey = NULL, *ec = NULL;
     for (int i = 0; i < B * n; i++) y[i] = (float)cg_rng_normal(&r), ctf[i] = (float)(2 * cg_rng_uniform(&r) - 1);
     for (int b = 0; b < B; b++) cg_euler_to_matrix(6 * cg_rng_uniform(&r), 3 * cg_rng_uniform(&r), 6 * cg_rng_uniform(&r), A + 9 * b);
     cg_vae_losses l;
-    CHECK_OK(cg_vae_loss_grad(v, y, ctf, A, idx, B, 5, &l));
+    if (sep) {
+        ey = malloc(sizeof(float) * B * n), ec = malloc(sizeof(float) * B * n);
+        for (int i = 0; i < B * n; i++) ey[i] = (float)(2 * cg_rng_normal(&r)), ec[i] = (float)(2 * cg_rng_uniform(&r) - 1);
+        /* the encoder reads ey: the loss changes with it, and ey = y gives the plain loss */
+        const double plain = loss_at(v, y, ctf, NULL, NULL, A, B);
+        CHECK(loss_at(v, y, ctf, y, ctf, A, B) == plain);
+        CHECK(loss_at(v, y, ctf, ey, ec, A, B) != plain);
+    }
+    CHECK_OK(cg_vae_loss_grad(v, y, ctf, ey, ec, A, idx, B, 5, &l));
     CHECK(det ? l.kl == 0 && l.loss == l.mse : l.kl > 0 && l.mse > 0);
     int checked = 0, bad = 0;
     double worst = 0;
@@ -180,9 +191,9 @@ static void test_gradients(int det, int table) {
                     i = p->tensors[t].offset + (size_t)(idx[k % 3] * zd + (int64_t)cg_rng_below(&r, zd));
                 const float p0 = p->param[i], h = 3e-3f;
                 p->param[i] = p0 + h;
-                double lp = loss_at(v, y, ctf, A, B);
+                double lp = loss_at(v, y, ctf, ey, ec, A, B);
                 p->param[i] = p0 - h;
-                double lm = loss_at(v, y, ctf, A, B);
+                double lm = loss_at(v, y, ctf, ey, ec, A, B);
                 p->param[i] = p0;
                 double fd = (lp - lm) / (2.0 * h), d = fabs(fd - g[i]);
                 /* float forward, loss summed in double, h = 1e-2 on a smooth loss (O(h^2)
@@ -199,10 +210,52 @@ static void test_gradients(int det, int table) {
         free(g);
     }
     CHECK_MSG(bad == 0, "%d of %d gradient entries disagree with central differences", bad, checked);
-    printf("gradient check (%s %s): %d entries, %d outside tolerance, worst |diff| / max|g| = %.2e (loss %.5f, mse %.5f, KL %.4f)\n",
-           det ? "deterministic" : "variational", table ? "table" : "encoder", checked, bad, worst, l.loss, l.mse, l.kl);
-    free(y), free(ctf);
+    printf("gradient check (%s %s%s): %d entries, %d outside tolerance, worst |diff| / max|g| = %.2e (loss %.5f, mse %.5f, KL %.4f)\n",
+           det ? "deterministic" : "variational", table ? "table" : "encoder", sep ? ", encoder input separate" : "", checked, bad, worst, l.loss, l.mse, l.kl);
+    free(y), free(ctf), free(ey), free(ec);
     cg_vae_destroy(v);
+}
+
+/* The controls' inputs: twins are one random cycle (a derangement), fixed by the seed; the
+ * noise input is fixed per (seed, particle), white, CTF 1. */
+static void test_controls(void) {
+    enum { N = 1000 };
+    int64_t *t = malloc(sizeof(int64_t) * N), *u = malloc(sizeof(int64_t) * N);
+    char *seen = calloc(N, 1);
+    CHECK_OK(cg_vae_twins(7, N, t));
+    CHECK_OK(cg_vae_twins(7, N, u));
+    int fixed = 0, same = 1, bad = 0;
+    for (int i = 0; i < N; i++) {
+        fixed += t[i] == i, same &= t[i] == u[i];
+        if (t[i] < 0 || t[i] >= N || seen[t[i]]++) bad++;
+    }
+    CHECK_MSG(bad == 0 && fixed == 0 && same, "twins: %d not a permutation, %d fixed points, deterministic %d", bad, fixed, same);
+    int64_t i = 0, len = 0;
+    do i = t[i], len++;
+    while (i != 0 && len <= N);
+    CHECK_MSG(len == N, "twins: cycle through particle 0 has length %lld, want %d", (long long)len, N);
+    CHECK_OK(cg_vae_twins(8, N, u));
+    int moved = 0;
+    for (int k = 0; k < N; k++) moved += t[k] != u[k];
+    CHECK_MSG(moved > N / 2, "twins of seeds 7 and 8 differ at only %d of %d", moved, N);
+    CHECK_OK(cg_vae_twins(7, 1, t));
+    CHECK(t[0] == 0);
+    CHECK_FAILS(cg_vae_twins(7, 0, t), CG_ERR_ARG, "0 particles");
+    enum { M = 4000 };
+    float *a = malloc(sizeof(float) * M), *b = malloc(sizeof(float) * M), *ca = malloc(sizeof(float) * M);
+    cg_vae_noise_input(3, 5, M, a, ca);
+    cg_vae_noise_input(3, 5, M, b, ca);
+    CHECK(memcmp(a, b, sizeof(float) * M) == 0);
+    cg_vae_noise_input(3, 6, M, b, ca);
+    double m = 0, v2 = 0, cross = 0;
+    int ones = 1;
+    for (int k = 0; k < M; k++) m += a[k], v2 += (double)a[k] * a[k], cross += (double)a[k] * b[k], ones &= ca[k] == 1.0f;
+    CHECK(ones);
+    m /= M, v2 /= M, cross /= M;
+    /* mean 0 +- 4/sqrt(M), variance 1 +- 4 sqrt(2/M), particles uncorrelated */
+    CHECK_MSG(fabs(m) < 4 / sqrt(M) && fabs(v2 - 1) < 4 * sqrt(2.0 / M) && fabs(cross) < 4 / sqrt(M),
+              "noise input: mean %g, mean square %g, cross %g", m, v2, cross);
+    free(t), free(u), free(seen), free(a), free(b), free(ca);
 }
 
 static void test_bad_config(void) {
@@ -214,6 +267,11 @@ static void test_bad_config(void) {
     c = cg_vae_config_default(32, 2);
     c.batch = 0;
     CHECK_FAILS(cg_vae_create(&v, &c), CG_ERR_ARG, "--batch");
+    c = cg_vae_config_default(32, 2);
+    c.table = 1, c.n_table = 10, c.encoder_input = CG_VAE_ENC_PERMUTED;
+    CHECK_FAILS(cg_vae_create(&v, &c), CG_ERR_ARG, "needs an encoder");
+    c.table = 0, c.encoder_input = 4;
+    CHECK_FAILS(cg_vae_create(&v, &c), CG_ERR_ARG, "encoder input 4");
     CHECK(v == NULL);
 }
 
@@ -223,10 +281,13 @@ int main(void) {
     test_hartley();
     test_half_equals_full(CG_VAE_PE_GAUSSIAN);
     test_half_equals_full(CG_VAE_PE_GEOM_LOWF);
-    test_gradients(0, 0);
-    test_gradients(1, 0);
-    test_gradients(0, 1);
-    test_gradients(1, 1);
+    test_gradients(0, 0, 0);
+    test_gradients(1, 0, 0);
+    test_gradients(0, 1, 0);
+    test_gradients(1, 1, 0);
+    test_gradients(0, 0, 1);
+    test_gradients(1, 0, 1);
+    test_controls();
     test_bad_config();
     return cg_test_finish();
 }

@@ -74,6 +74,37 @@ done
 [ -f det/z.1.txt ] && [ ! -e det/logvar.1.txt ] || { echo "FAIL: deterministic encoder outputs"; fail=1; }
 awk '!/^#/ { exit !($4 == 0 && $3 < 0.9) }' det/loss.txt || { echo "FAIL: deterministic loss"; cat det/loss.txt; fail=1; }
 
+# ---- controls (--encoder-input, docs/vae.md): the encoder of a permuted run sees particle
+#      twin[i]'s image (twins.txt) for particle i, in training and in the latent pass: z.1.txt row i
+#      must equal the trained encoder on twin[i]'s own image (diagnose-encoder --z-out on all
+#      particles) and not the encoder on image i; the noise controls train
+"$B" train-vae sim/particles.star $NET --encoder-input permuted --epochs 1 --out perm -j2 -q > /dev/null
+"$B" diagnose-encoder perm sim/particles.star --sample 1000 --z-out perm/own.txt -q > perm/diag.txt
+grep -q "control run (--encoder-input permuted)" perm/diag.txt || { echo "FAIL: diagnose-encoder control note"; cat perm/diag.txt; fail=1; }
+$PY - <<'PYEOF' || fail=1
+import numpy as np
+t = np.loadtxt('perm/twins.txt', dtype=int)
+z = np.loadtxt('perm/z.1.txt'); own = np.loadtxt('perm/own.txt')
+n = len(t)
+ok = n == 1000 and sorted(t) == list(range(n)) and not np.any(t == np.arange(n))
+scale = np.abs(own).max()
+d_twin = np.abs(z - own[t]).max(); d_self = np.abs(z - own).max()
+print(f"permuted control: |z - enc(twin image)| max {d_twin:.2e}, |z - enc(own image)| max {d_self:.3g} (scale {scale:.3g})")
+if not (ok and d_twin <= 1e-5 * scale and d_self > 1e-2 * scale):
+    print("FAIL: the permuted control's encoder did not see the twin's image"); raise SystemExit(1)
+PYEOF
+"$B" train-vae sim/particles.star $NET --encoder-input noise --epochs 1 --out noise -j2 -q > /dev/null
+awk '!/^#/ { exit !($3 < 0.9) }' noise/loss.txt || { echo "FAIL: noise control loss"; cat noise/loss.txt; fail=1; }
+[ ! -e noise/twins.txt ] || { echo "FAIL: twins.txt of a noise control"; fail=1; }
+"$B" train-vae sim/particles.star $NET --encoder-input fresh-noise --epochs 1 --out fresh -j2 -q > /dev/null
+awk '!/^#/ { exit !($3 < 0.9) }' fresh/loss.txt || { echo "FAIL: fresh-noise control loss"; cat fresh/loss.txt; fail=1; }
+cmp -s fresh/z.1.txt noise/z.1.txt && { echo "FAIL: fresh and fixed noise controls gave the same latents"; fail=1; }
+expect_fail_early() { if "$@" > out.txt 2> err.txt; then echo "FAIL: $* accepted"; fail=1; fi; }
+expect_fail_early "$B" train-vae sim/particles.star $NET --encoder-input permuted --latents table --epochs 1 --out bad
+grep -q "needs an encoder" err.txt || { echo "FAIL: control with a table: message"; cat err.txt; fail=1; }
+expect_fail_early "$B" train-vae sim/particles.star $NET --encoder-input twins --epochs 1 --out bad
+grep -q "use images, permuted, noise or fresh-noise" err.txt || { echo "FAIL: bad --encoder-input: message"; cat err.txt; fail=1; }
+
 # ---- latent table instead of an encoder: trains, writes z and logvar, resumes bit for bit
 "$B" train-vae sim/particles.star $NET --latents table --epochs 2 --out tab -j2 -q > /dev/null
 "$B" train-vae sim/particles.star $NET --latents table --epochs 1 --out tab2 -j2 -q > /dev/null

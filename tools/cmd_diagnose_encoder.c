@@ -81,18 +81,21 @@ static int run(int argc, char **argv) {
     int epoch = 0, turns = 1;
     int64_t nsample = 1000;
     double shift_px = 1;
-    const char *json = NULL;
+    const char *json = NULL, *zout = NULL;
     const cg_opt opts[] = {{"epoch", 0, CG_OPT_INT, &epoch, "E", "diagnose epoch E (default: the latest)"},
                            {"shift-px", 0, CG_OPT_DOUBLE, &shift_px, "S", "shift applied along x, pixels"},
                            {"quarter-turns", 0, CG_OPT_INT, &turns, "Q", "rotation applied, in 90-degree turns (0 to 3)"},
                            {"sample", 0, CG_OPT_INT64, &nsample, "N", "particles encoded (spread evenly over the set)"},
                            {"json", 0, CG_OPT_STRING, &json, "FILE", "write the results as JSON"},
+                           {"z-out", 0, CG_OPT_STRING, &zout, "FILE",
+                            "write the latents of the sampled particles' own images (one row each, sample order)"},
                            {0}};
     const cg_cli_spec spec = {
         "cryogen diagnose-encoder DIR PARTICLES.star [options]",
         "Amortisation diagnostics of a VAE encoder trained by 'cryogen train-vae' on PARTICLES.star: how far\n"
         "the latents move when each image is shifted by one pixel or rotated by 90 degrees, relative to the\n"
-        "spread (RMS distance from the mean) of the latents.",
+        "spread (RMS distance from the mean) of the latents. Every image is the particle's own, also for a\n"
+        "control run (train-vae --encoder-input permuted|noise|fresh-noise): see docs/vae.md for how to read those.",
         opts, 2, 2, "  cryogen diagnose-encoder vae_out particles.star --sample 2000"};
     const char *pos[2];
     int npos, rc = cg_cli_parse(&spec, argc, argv, pos, &npos);
@@ -140,6 +143,29 @@ static int run(int argc, char **argv) {
         printf("  latent spread (RMS distance from the mean)   %.4g\n", d.spread);
         printf("  shift by %g px:  RMS latent move %.4g = %.3f x spread\n", shift_px, d.move_shift, d.move_shift / d.spread);
         printf("  rotate %d deg:  RMS latent move %.4g = %.3f x spread\n", 90 * turns, d.move_rot, d.move_rot / d.spread);
+        const int mode = st->cfg.encoder_input;
+        if (mode != CG_VAE_ENC_IMAGES)
+            printf("note: a control run (--encoder-input %s): in training, particle i's latent came from %s, never from\n"
+                   "  its own image, so its z.E.txt can correlate with the truth only by memorising fixed input -> latent\n"
+                   "  pairs; the latents above (own images) should carry no information on the conformation (compare\n"
+                   "  'cryogen evaluate --latents' of --z-out with the normal run's: |Spearman rho| near 0 here).\n",
+                   mode == CG_VAE_ENC_PERMUTED ? "permuted" : mode == CG_VAE_ENC_NOISE ? "noise" : "fresh-noise",
+                   mode == CG_VAE_ENC_PERMUTED ? "another particle's image (DIR/twins.txt)"
+                   : mode == CG_VAE_ENC_NOISE  ? "fixed white noise"
+                                               : "fresh white noise (no memorisation possible)");
+    }
+    if (!s && zout) {
+        char prov[256], what[512];
+        snprintf(what, sizeof what, "encoder latents mu of each sampled particle's own image (%s, epoch %d)", pos[0], epoch);
+        cg_outfile o;
+        s = cg_outfile_open(&o, zout);
+        if (!s) {
+            fprintf(o.fp, "# %s; %s; row k: particle floor(k * %lld / %lld) (0-based, file order)\n",
+                    cg_provenance(prov, sizeof prov, CG_NO_SEED), what, (long long)p->n, (long long)ns);
+            for (int64_t i = 0; i < ns; i++)
+                for (int k = 0; k < zd; k++) fprintf(o.fp, "%.7g%c", mu[0][i * zd + k], k + 1 < zd ? ' ' : '\n');
+            s = cg_outfile_commit(&o);
+        }
     }
     if (!s && json) {
         cg_outfile o;
@@ -148,9 +174,13 @@ static int run(int argc, char **argv) {
         if (!s) {
             fprintf(o.fp, "{\"command\": \"diagnose-encoder\", \"provenance\": \"%s\", \"checkpoint\": \"%s\", \"sample\": %lld,"
                           " \"latent_spread\": %.6g, \"shift_px\": %g, \"shift_move\": %.6g, \"shift_ratio\": %.6g,"
-                          " \"rotate_deg\": %d, \"rotate_move\": %.6g, \"rotate_ratio\": %.6g}\n",
+                          " \"rotate_deg\": %d, \"rotate_move\": %.6g, \"rotate_ratio\": %.6g, \"encoder_input\": \"%s\"}\n",
                     cg_provenance(prov, sizeof prov, CG_NO_SEED), ckpt, (long long)ns, d.spread, shift_px, d.move_shift,
-                    d.move_shift / d.spread, 90 * turns, d.move_rot, d.move_rot / d.spread);
+                    d.move_shift / d.spread, 90 * turns, d.move_rot, d.move_rot / d.spread,
+                    st->cfg.encoder_input == CG_VAE_ENC_PERMUTED ? "permuted"
+                    : st->cfg.encoder_input == CG_VAE_ENC_NOISE       ? "noise"
+                    : st->cfg.encoder_input == CG_VAE_ENC_FRESH_NOISE ? "fresh-noise"
+                                                                      : "images");
             s = cg_outfile_commit(&o);
         }
     }

@@ -11,7 +11,7 @@ static int run(int argc, char **argv) {
     double beta = -1, lr = 1e-4, sigma = 0.5;
     int64_t norm_sample = 1000;
     uint64_t seed = 0;
-    const char *out = NULL, *load = NULL, *pe = "gaussian", *encoder = "variational", *latents = "encoder";
+    const char *out = NULL, *load = NULL, *pe = "gaussian", *encoder = "variational", *latents = "encoder", *enc_input = "images";
     const cg_opt opts[] = {
         {"zdim", 0, CG_OPT_INT, &zdim, "Z", "latent dimension (required unless --load)"},
         {"epochs", 'n', CG_OPT_INT, &epochs, "E", "total number of epochs (required)"},
@@ -24,6 +24,9 @@ static int run(int argc, char **argv) {
         {"encoder", 0, CG_OPT_STRING, &encoder, "KIND", "variational (VAE) or deterministic (auto-encoder: z = encoder output, no KL)"},
         {"latents", 0, CG_OPT_STRING, &latents, "KIND",
          "encoder, or table: a per-particle table of latents trained by Adam instead of an encoder"},
+        {"encoder-input", 0, CG_OPT_STRING, &enc_input, "KIND",
+         "images, or a control (docs/vae.md; the decoder still fits each particle's own image): permuted (another "
+         "particle's image, DIR/twins.txt), noise (fixed per particle) or fresh-noise (new at every visit)"},
         {"pe", 0, CG_OPT_STRING, &pe, "KIND", "positional encoding: gaussian or geom_lowf"},
         {"pe-dim", 0, CG_OPT_INT, &pe_dim, "K", "encoding frequencies per axis (0: D/2)"},
         {"feat-sigma", 0, CG_OPT_DOUBLE, &sigma, "S", "scale of the Gaussian features"},
@@ -63,6 +66,11 @@ static int run(int argc, char **argv) {
     else if (strcmp(encoder, "variational")) return cg_cli_usage_error(argv[0], "--encoder %s: use variational or deterministic", encoder);
     if (!strcmp(latents, "table")) o.cfg.table = 1;
     else if (strcmp(latents, "encoder")) return cg_cli_usage_error(argv[0], "--latents %s: use encoder or table", latents);
+    if (!strcmp(enc_input, "permuted")) o.cfg.encoder_input = CG_VAE_ENC_PERMUTED;
+    else if (!strcmp(enc_input, "noise")) o.cfg.encoder_input = CG_VAE_ENC_NOISE;
+    else if (!strcmp(enc_input, "fresh-noise")) o.cfg.encoder_input = CG_VAE_ENC_FRESH_NOISE;
+    else if (strcmp(enc_input, "images"))
+        return cg_cli_usage_error(argv[0], "--encoder-input %s: use images, permuted, noise or fresh-noise", enc_input);
     o.cfg.pe_dim = pe_dim, o.cfg.feat_sigma = sigma, o.cfg.beta = beta, o.cfg.lr = lr, o.cfg.batch = batch;
     o.cfg.seed = seed;
     cg_status s = cg_vae_train(&o);

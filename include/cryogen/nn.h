@@ -115,6 +115,15 @@ void cg_nn_mlp_zero_grad(cg_nn_mlp *m);
  * din[n][in_dim] (optional, NULL to skip) is WRITTEN (=) with dLoss/din. dout is not modified.
  * Errors: CG_ERR_ARG when no forward preceded. */
 cg_status cg_nn_mlp_backward(cg_nn_mlp *m, const float *dout, float *din);
+/* The same backward (parameter gradients +=) when only input columns [col0, col0 + ncol) are
+ * wanted, each shared by consecutive groups of `group` rows (e.g. a latent code repeated on
+ * every row of an image): dshared[n / group][ncol] (=) = sum over the group's rows of
+ * dLoss/din at those columns. Skips the first layer's full input gradient (n x in_dim x
+ * hidden multiply-adds): the rows' output gradients are summed per group first (in double),
+ * then multiplied by the first layer's weight columns; equal to summing cg_nn_mlp_backward's
+ * din up to float rounding, independent of the thread count. Errors: CG_ERR_ARG (no forward,
+ * n not a multiple of group, columns out of range), CG_ERR_NOMEM. */
+cg_status cg_nn_mlp_backward_shared(cg_nn_mlp *m, const float *dout, int64_t group, int col0, int ncol, float *dshared);
 /* One Adam/AdamW step on all parameters at learning rate lr (see cg_nn_adam_step). */
 void cg_nn_mlp_update(cg_nn_mlp *m, const cg_nn_adam_config *opt, float lr);
 /* The model's parameter store (for checkpoints, clipping, EMA, named access). */

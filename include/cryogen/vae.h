@@ -54,6 +54,27 @@ extern "C" {
 
 typedef enum { CG_VAE_PE_GAUSSIAN = 0, CG_VAE_PE_GEOM_LOWF = 1 } cg_vae_pe;
 
+/* What the encoder sees during training and in the latent pass (`--encoder-input`). The decoder
+ * always reconstructs particle i's own image with its own pose and CTF. The two controls follow
+ * the amortisation case study of Edelberg & Lederman (2023, arXiv:2303.07487; docs/vae.md):
+ *  - PERMUTED: the encoder gets the prepared image (and CTF sign) of particle twin[i], a fixed
+ *    random pairing (cg_vae_twins), the same in every epoch;
+ *  - NOISE: the encoder gets white N(0, 1) values for particle i (cg_vae_noise_input with key
+ *    i), also fixed per particle, and CTF 1;
+ *  - FRESH_NOISE: new white noise at every visit (key (e + 1) N + i in epoch e, 0-based; the
+ *    latent pass after epoch E uses the key of epoch E): the input identifies nothing.
+ * The latents of PERMUTED and NOISE runs can carry information about particle i only by
+ * memorising the fixed input -> latent pairs, never by reading particle i's image; those of
+ * FRESH_NOISE cannot carry any (the null control). */
+typedef enum {
+    CG_VAE_ENC_IMAGES = 0,
+    CG_VAE_ENC_PERMUTED = 1,
+    CG_VAE_ENC_NOISE = 2,
+    CG_VAE_ENC_FRESH_NOISE = 3
+} cg_vae_enc_input;
+#define CG_VAE_STREAM_TWINS (CG_RNG_STREAM_USER + 10) /* the permutation of the PERMUTED control */
+#define CG_VAE_STREAM_ENC_NOISE (CG_RNG_STREAM_USER + 11) /* the inputs of the NOISE control */
+
 /* Model and training configuration; stored in every checkpoint. Plain fixed-size fields. */
 typedef struct {
     int32_t D;                        /* box size in pixels (even, >= 8) */
@@ -66,6 +87,7 @@ typedef struct {
     int32_t act;                      /* cg_nn_act of the hidden layers (CG_NN_ACT_RELU, as cryoDRGN) */
     int32_t deterministic;            /* 1: z = mu directly (no logvar, noise or KL): an auto-encoder */
     int32_t table;                    /* 1: no encoder; per-particle table of mu (and logvar) trained by Adam */
+    int32_t encoder_input;            /* cg_vae_enc_input (IMAGES; the controls need an encoder, not a table) */
     double feat_sigma;                /* Gaussian feature scale (0.5) */
     double beta;                      /* KL weight (< 0 at create: 1/zdim, cryoDRGN's default) */
     double lr;                        /* Adam learning rate (1e-4) */
@@ -102,6 +124,13 @@ void cg_vae_prep_destroy(cg_vae_prep *w); /* accepts NULL */
  * 1 for raw values), ctf[L->n] = RELION CTF at the lattice points (1 without CTF). */
 cg_status cg_vae_prepare(const cg_vae_lattice *L, const cg_particles *p, int64_t i, double norm_std,
                          cg_vae_prep *w, float *y, float *ctf);
+/* twin[n]: the particle whose image the encoder sees for particle i under CG_VAE_ENC_PERMUTED:
+ * one random n-cycle from (seed, CG_VAE_STREAM_TWINS, 0), so twin[i] != i for n >= 2 (n = 1:
+ * twin[0] = 0). Deterministic for (seed, n). */
+cg_status cg_vae_twins(uint64_t seed, int64_t n, int64_t *twin);
+/* Encoder input under CG_VAE_ENC_NOISE / FRESH_NOISE: y[n] = N(0, 1) draws from
+ * (seed, CG_VAE_STREAM_ENC_NOISE, key), ctf[n] = 1 (key: see cg_vae_enc_input). */
+void cg_vae_noise_input(uint64_t seed, int64_t key, int n, float *y, float *ctf);
 /* Standard deviation of the Hartley values over up to nsample particles spread evenly over
  * the set (deterministic). Errors as cg_particles_read_image. */
 cg_status cg_vae_estimate_norm(const cg_vae_lattice *L, const cg_particles *p, int64_t nsample, double *norm_std);
@@ -119,12 +148,13 @@ typedef struct {
     double loss, mse, kl; /* loss = mse + beta * kl / n_disc */
 } cg_vae_losses;
 
-/* Forward and backward of one minibatch: y, ctf [B][n_disc] from cg_vae_prepare, A [B][9]
- * RELION matrices, idx[B] the particles' indices (used in table mode only; may be NULL else); noise rows draw from (seed, CG_RNG_STREAM_TRAIN, noise_row0 + b).
+/* Forward and backward of one minibatch: y, ctf [B][n_disc] from cg_vae_prepare (the decoder's
+ * targets), enc_y, enc_ctf [B][n_disc] what the encoder sees (NULL: y, ctf; the controls of
+ * cg_vae_enc_input pass other images or noise), A [B][9] RELION matrices, idx[B] the particles' indices (used in table mode only; may be NULL else); noise rows draw from (seed, CG_RNG_STREAM_TRAIN, noise_row0 + b).
  * Gradients are WRITTEN (zeroed first) into both networks' stores; nothing is updated.
  * Errors: CG_ERR_ARG (B > batch). */
-cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const double *A, const int64_t *idx, int B,
-                           int64_t noise_row0, cg_vae_losses *out);
+cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const float *enc_y, const float *enc_ctf,
+                           const double *A, const int64_t *idx, int B, int64_t noise_row0, cg_vae_losses *out);
 /* One Adam step of both networks at cfg->lr. */
 void cg_vae_update(cg_vae *v);
 /* mu, logvar [B][zdim] of prepared images (B <= batch). Either output may be NULL; with a
@@ -150,7 +180,7 @@ struct cg_nn_params *cg_vae_decoder_params(cg_vae *v);
 #define CG_VAE_MAX_EPOCHS 4096
 /* Training state saved with the weights (the checkpoint's config blob). */
 typedef struct {
-    char magic[8];                 /* "CGVAE1\0\0" */
+    char magic[8];                 /* "CGVAE2\0\0" (CGVAE1: before encoder_input; not readable) */
     char provenance[248];          /* cg_provenance of the run that wrote the file (NUL-padded) */
     cg_vae_config cfg;
     int64_t epochs_done;
@@ -176,6 +206,7 @@ typedef struct {
 /* Train; after every epoch E (1-based) writes OUT/weights.E.ckpt, OUT/z.E.txt (mu, one row per
  * particle in file order), OUT/logvar.E.txt (not with a deterministic encoder) and OUT/loss.txt,
  * each with a provenance line.
+ * With cfg.encoder_input PERMUTED, OUT/twins.txt gives twin[i] (0-based) per particle.
  * Progress on stderr (loss, KL, images/s, ETA). Errors: CG_ERR_ARG (bad options, no poses),
  * the readers' errors, CG_ERR_INTERRUPTED (outputs of finished epochs are kept). */
 cg_status cg_vae_train(const cg_vae_train_opts *o);

@@ -305,7 +305,8 @@ static void input_grad_chunk(float *g, const float *dz, const mlp_layer *L, cons
     }
 }
 
-cg_status cg_nn_mlp_backward(cg_nn_mlp *m, const float *dout, float *din) {
+/* The backward pass; *dfirst (when asked) = dLoss/d(first layer's linear output) [n][hidden]. */
+static cg_status mlp_backward(cg_nn_mlp *m, const float *dout, float *din, const float **dfirst) {
     if (m->n <= 0) return cg_error(CG_ERR_ARG, "nn mlp backward: no forward pass to differentiate");
     const int64_t n = m->n, nch = (n + CHUNK - 1) / CHUNK;
     const float slope = m->cfg.leaky_slope;
@@ -328,6 +329,7 @@ cg_status cg_nn_mlp_backward(cg_nn_mlp *m, const float *dout, float *din) {
         L = &m->layers[i];
         const float *x = i > 0 ? m->layers[i - 1].y : m->in;
         weight_grad(cg_nn_grad(&m->params, L->w), m->wpart, dz, x, n, L->din, L->dout);
+        if (i == 0 && dfirst) *dfirst = dz;
         if (i == 0 && !din) break;
         float *g = i == 0 ? din : (dz == m->ga ? m->gb : m->ga);
         const mlp_layer *P = i > 0 ? &m->layers[i - 1] : NULL;
@@ -340,6 +342,42 @@ cg_status cg_nn_mlp_backward(cg_nn_mlp *m, const float *dout, float *din) {
         dz = g;
     }
     cg_nn_blas_single_end(saved);
+    return CG_OK;
+}
+
+cg_status cg_nn_mlp_backward(cg_nn_mlp *m, const float *dout, float *din) { return mlp_backward(m, dout, din, NULL); }
+
+cg_status cg_nn_mlp_backward_shared(cg_nn_mlp *m, const float *dout, int64_t group, int col0, int ncol, float *dshared) {
+    const mlp_layer *L0 = &m->layers[0];
+    if (m->n <= 0) return cg_error(CG_ERR_ARG, "nn mlp backward: no forward pass to differentiate");
+    if (group < 1 || m->n % group || col0 < 0 || ncol < 1 || col0 + ncol > L0->din)
+        return cg_error(CG_ERR_ARG, "nn mlp backward_shared: groups of %lld rows of %lld, columns [%d, %d) of %d", (long long)group,
+                        (long long)m->n, col0, col0 + ncol, L0->din);
+    const float *dz = NULL;
+    cg_status s = mlp_backward(m, dout, NULL, &dz);
+    if (s) return s;
+    const int64_t ng = m->n / group;
+    const int h = L0->dout, din = L0->din;
+    const float *W = cg_nn_param(&m->params, L0->w); /* [h][din] */
+    double *acc = cg_malloc((size_t)ng * h, sizeof(double), "shared-input gradient");
+    if (!acc) return CG_ERR_NOMEM;
+    /* dLoss/din[r][c] = sum_j dz[r][j] W[j][c] (+ dz[r][c] for a residual first layer); summed
+     * over the rows of a group first, then one small product per group: each group serial, so
+     * the result does not depend on the thread count */
+    CG_NN_PARALLEL_FOR_IF(ng > 1)
+    for (int64_t g = 0; g < ng; g++) {
+        double *a = acc + g * h;
+        for (int j = 0; j < h; j++) a[j] = 0;
+        for (int64_t r = g * group; r < (g + 1) * group; r++)
+            for (int j = 0; j < h; j++) a[j] += dz[r * h + j];
+        for (int k = 0; k < ncol; k++) {
+            double t = 0;
+            for (int j = 0; j < h; j++) t += a[j] * W[(int64_t)j * din + col0 + k];
+            if (L0->resid) t += a[col0 + k];
+            dshared[g * ncol + k] = (float)t;
+        }
+    }
+    free(acc);
     return CG_OK;
 }
 

@@ -152,6 +152,7 @@ cg_status cg_vae_estimate_norm(const cg_vae_lattice *L, const cg_particles *p, i
     if (nsample < 1) nsample = 1;
     if (nsample > p->n) nsample = p->n;
     const int nthr = cg_get_threads();
+    (void)nthr; /* only read by the OpenMP pragma */
     double *part = cg_calloc((size_t)nsample, sizeof(double), "VAE norm");
     if (!part) return CG_ERR_NOMEM;
     cg_status s = CG_OK;
@@ -189,4 +190,25 @@ cg_status cg_vae_estimate_norm(const cg_vae_lattice *L, const cg_particles *p, i
     }
     free(part);
     return s;
+}
+
+/* ---------------------------------------------------------------- encoder-input controls */
+cg_status cg_vae_twins(uint64_t seed, int64_t n, int64_t *twin) {
+    if (n < 1) return cg_error(CG_ERR_ARG, "VAE twins: %lld particles", (long long)n);
+    int64_t *order = cg_malloc((size_t)n, sizeof *order, "VAE twins");
+    if (!order) return CG_ERR_NOMEM;
+    for (int64_t i = 0; i < n; i++) order[i] = i;
+    cg_rng r;
+    cg_rng_init(&r, seed, CG_VAE_STREAM_TWINS, 0);
+    cg_rng_shuffle(&r, order, n);
+    /* one cycle through the shuffled order: nobody is its own twin */
+    for (int64_t k = 0; k < n; k++) twin[order[k]] = order[(k + 1) % n];
+    free(order);
+    return CG_OK;
+}
+
+void cg_vae_noise_input(uint64_t seed, int64_t key, int n, float *y, float *ctf) {
+    cg_rng r;
+    cg_rng_init(&r, seed, CG_VAE_STREAM_ENC_NOISE, (uint64_t)key);
+    for (int k = 0; k < n; k++) y[k] = (float)cg_rng_normal(&r), ctf[k] = 1.0f;
 }

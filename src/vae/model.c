@@ -37,7 +37,6 @@ struct cg_vae {
     uint8_t *refl;     /* [max_rows] 1 where the point was reflected to the lower half */
     float *dec_x;      /* [max_rows][dec_in] */
     float *ddec;       /* [max_rows][2] */
-    float *ddec_x;     /* [max_rows][dec_in] */
     float *H;          /* [batch][n] decoded Hartley slices */
     double *part;      /* [batch] per-image squared error */
     cg_nn_params ck;   /* enc.*, dec.*, pe.*: the checkpoint layout */
@@ -74,6 +73,10 @@ static cg_status validate(cg_vae_config *c) {
     if (c->act < CG_NN_ACT_RELU || c->act > CG_NN_ACT_SOFTPLUS) return cg_error(CG_ERR_ARG, "VAE: unknown activation %d", c->act);
     if (c->deterministic != 0 && c->deterministic != 1) return cg_error(CG_ERR_ARG, "VAE: deterministic must be 0 or 1");
     if (c->table != 0 && c->table != 1) return cg_error(CG_ERR_ARG, "VAE: table must be 0 or 1");
+    if (c->encoder_input < CG_VAE_ENC_IMAGES || c->encoder_input > CG_VAE_ENC_FRESH_NOISE)
+        return cg_error(CG_ERR_ARG, "VAE: unknown encoder input %d", c->encoder_input);
+    if (c->table && c->encoder_input != CG_VAE_ENC_IMAGES)
+        return cg_error(CG_ERR_ARG, "VAE: --encoder-input permuted, noise or fresh-noise needs an encoder; not with --latents table");
     if (c->table && (c->n_table < 1 || c->n_table > ((int64_t)1 << 40) / c->zdim))
         return cg_error(CG_ERR_ARG, "VAE: latent table of %lld particles", (long long)c->n_table);
     if (c->batch < 1 || c->batch > 4096) return cg_error(CG_ERR_ARG, "VAE: --batch %d must be in [1, 4096]", c->batch);
@@ -155,11 +158,10 @@ cg_status cg_vae_create(cg_vae **out, const cg_vae_config *cfg_in) {
         v->refl = cg_malloc(R, 1, "VAE decoder batch");
         v->dec_x = cg_alloc_aligned(R * v->dec_in, sizeof(float), "VAE decoder batch");
         v->ddec = cg_malloc(R * 2, sizeof(float), "VAE decoder batch");
-        v->ddec_x = cg_alloc_aligned(R * v->dec_in, sizeof(float), "VAE decoder batch");
         v->H = cg_malloc(B * n, sizeof(float), "VAE batch");
         v->part = cg_malloc(B, sizeof(double), "VAE batch");
         if (!v->pe_param || !v->enc_in || !v->mu || !v->logvar || !v->z || !v->eps || !v->dz || !v->denc ||
-            !v->coords || !v->refl || !v->dec_x || !v->ddec || !v->ddec_x || !v->H || !v->part)
+            !v->coords || !v->refl || !v->dec_x || !v->ddec || !v->H || !v->part)
             s = CG_ERR_NOMEM;
     }
     if (!s) {
@@ -188,7 +190,7 @@ void cg_vae_destroy(cg_vae *v) {
     cg_vae_lattice_free(&v->L);
     cg_nn_mlp_destroy(v->enc), cg_nn_mlp_destroy(v->dec);
     free(v->pe_param), free(v->enc_in), free(v->mu), free(v->logvar), free(v->z), free(v->eps), free(v->dz);
-    free(v->denc), free(v->coords), free(v->refl), free(v->dec_x), free(v->ddec), free(v->ddec_x), free(v->H);
+    free(v->denc), free(v->coords), free(v->refl), free(v->dec_x), free(v->ddec), free(v->H);
     free(v->part);
     cg_nn_params_free(&v->ck);
     cg_nn_params_free(&v->tab);
@@ -321,13 +323,13 @@ static cg_status latent_backward(cg_vae *v, const int64_t *idx, int B) {
     return cg_nn_mlp_backward(v->enc, v->denc, NULL);
 }
 
-cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const double *A, const int64_t *idx, int B,
-                           int64_t noise_row0, cg_vae_losses *out) {
+cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const float *enc_y, const float *enc_ctf,
+                           const double *A, const int64_t *idx, int B, int64_t noise_row0, cg_vae_losses *out) {
     if (B < 1 || B > v->cfg.batch) return cg_error(CG_ERR_ARG, "VAE: batch of %d images, model reserved %d", B, v->cfg.batch);
     const int n = v->L.n, nh = v->L.nh, zd = v->cfg.zdim;
     const int64_t rows = (int64_t)B * nh;
     /* latent: encoder or table */
-    cg_status s = latent_forward(v, y, ctf, idx, B);
+    cg_status s = latent_forward(v, enc_y ? enc_y : y, enc_ctf ? enc_ctf : ctf, idx, B);
     if (s) return s;
     const int det = v->cfg.deterministic;
     double kl = 0;
@@ -366,17 +368,9 @@ cg_status cg_vae_loss_grad(cg_vae *v, const float *y, const float *ctf, const do
     /* backward: decoder (to its input: the z columns), reparameterisation, KL, encoder */
     cg_nn_mlp_zero_grad(v->dec);
     cg_nn_params_zero_grad(cg_vae_encoder_params(v));
-    s = cg_nn_mlp_backward(v->dec, v->ddec, v->ddec_x);
+    /* dL/dz: the z columns of the decoder input, summed over each image's rows */
+    s = cg_nn_mlp_backward_shared(v->dec, v->ddec, nh, v->pe_out, zd, v->dz);
     if (s) return s;
-    const int din = v->dec_in, off = v->pe_out;
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) {
-        for (int k = 0; k < zd; k++) {
-            double acc = 0;
-            for (int j = 0; j < nh; j++) acc += v->ddec_x[((int64_t)b * nh + j) * din + off + k];
-            v->dz[b * zd + k] = (float)acc;
-        }
-    }
     s = latent_backward(v, idx, B);
     if (s) return s;
     out->mse = mse;
@@ -497,7 +491,10 @@ cg_status cg_vae_read_state(const char *path, cg_vae_state *st) {
     memset(st, 0, sizeof *st);
     cg_status s = cg_nn_checkpoint_read_config(path, st, sizeof *st, &bytes);
     if (s) return s;
-    if (bytes != sizeof *st || memcmp(st->magic, "CGVAE1", 7) != 0)
+    if (bytes >= 8 && !memcmp(st->magic, "CGVAE1", 7))
+        return cg_error(CG_ERR_FORMAT, "%s: a VAE checkpoint of an older cryogen (state CGVAE1, before --encoder-input); "
+                        "train again with this version", path);
+    if (bytes != sizeof *st || memcmp(st->magic, "CGVAE2", 7) != 0)
         return cg_error(CG_ERR_FORMAT, "%s: not a cryogen VAE checkpoint (state block of %u bytes, expected %zu)", path, bytes,
                         sizeof *st);
     return CG_OK;

@@ -44,15 +44,25 @@ typedef struct {
     cg_vae *v;
     int nthr, B, n;
     cg_vae_prep **prep; /* [nthr] */
-    float *y, *ctf;     /* [B][n] */
+    float *y, *ctf;     /* [B][n] decoder targets (and the encoder's input with encoder_input IMAGES) */
+    float *ey, *ectf;   /* [B][n] the encoder's input under the controls (NULL with IMAGES) */
+    int64_t *twin;      /* [N] under CG_VAE_ENC_PERMUTED */
+    int64_t noise_epoch; /* 0-based epoch whose noise keys CG_VAE_ENC_FRESH_NOISE uses */
     double *A;          /* [B][9] */
 } batcher;
 
-/* Prepare images idx[0..m) into the batch buffers, in parallel; the error message of a
- * failing thread is carried to the caller. */
-static cg_status load_batch(batcher *bt, const int64_t *idx, int m) {
+/* The buffers the encoder reads. */
+static const float *enc_y(const batcher *bt) { return bt->ey ? bt->ey : bt->y; }
+static const float *enc_ctf(const batcher *bt) { return bt->ectf ? bt->ectf : bt->ctf; }
+
+/* Prepare particles idx[0..m) into the batch buffers, in parallel: the decoder targets (when
+ * `target`, or when the encoder reads them) and the encoder's input under the controls. The
+ * error message of a failing thread is carried to the caller. */
+static cg_status load_batch(batcher *bt, const int64_t *idx, int m, int target) {
     const cg_vae_lattice *L = cg_vae_get_lattice(bt->v);
-    const double norm = cg_vae_get_config(bt->v)->norm_std;
+    const cg_vae_config *c = cg_vae_get_config(bt->v);
+    const double norm = c->norm_std;
+    const int mode = c->encoder_input;
     cg_status s = CG_OK;
     char msg[1024] = "";
 #pragma omp parallel for num_threads(bt->nthr) schedule(static)
@@ -62,7 +72,15 @@ static cg_status load_batch(batcher *bt, const int64_t *idx, int m) {
         t = omp_get_thread_num();
 #endif
         const int64_t i = idx[b];
-        cg_status ts = cg_vae_prepare(L, bt->p, i, norm, bt->prep[t], bt->y + (int64_t)b * bt->n, bt->ctf + (int64_t)b * bt->n);
+        const int64_t o = (int64_t)b * bt->n;
+        cg_status ts = CG_OK;
+        if (target || mode == CG_VAE_ENC_IMAGES) ts = cg_vae_prepare(L, bt->p, i, norm, bt->prep[t], bt->y + o, bt->ctf + o);
+        if (!ts && mode == CG_VAE_ENC_PERMUTED)
+            ts = cg_vae_prepare(L, bt->p, bt->twin[i], norm, bt->prep[t], bt->ey + o, bt->ectf + o);
+        else if (mode == CG_VAE_ENC_NOISE)
+            cg_vae_noise_input(c->seed, i, bt->n, bt->ey + o, bt->ectf + o);
+        else if (mode == CG_VAE_ENC_FRESH_NOISE)
+            cg_vae_noise_input(c->seed, (bt->noise_epoch + 1) * bt->p->n + i, bt->n, bt->ey + o, bt->ectf + o);
         const double *e = bt->p->euler_rad + 3 * i;
         cg_euler_to_matrix(e[0], e[1], e[2], bt->A + 9 * b);
         if (ts) {
@@ -81,6 +99,20 @@ static cg_status write_matrix(const char *path, const float *x, int64_t n, int d
     fprintf(o.fp, "# %s; %s; one row per particle in file order\n", cg_provenance(prov, sizeof prov, seed), what);
     for (int64_t i = 0; i < n; i++)
         for (int k = 0; k < d; k++) fprintf(o.fp, "%.7g%c", x[i * d + k], k + 1 < d ? ' ' : '\n');
+    return cg_outfile_commit(&o);
+}
+
+static cg_status write_twins(const char *dir, const int64_t *twin, int64_t n, uint64_t seed) {
+    char *path = cg_path_join(dir, "twins.txt");
+    if (!path) return CG_ERR_NOMEM;
+    cg_outfile o;
+    cg_status s = cg_outfile_open(&o, path);
+    free(path);
+    if (s) return s;
+    char prov[256];
+    fprintf(o.fp, "# %s; --encoder-input permuted: per particle (file order), the 0-based index of the particle whose "
+                  "image the encoder sees\n", cg_provenance(prov, sizeof prov, seed));
+    for (int64_t i = 0; i < n; i++) fprintf(o.fp, "%lld\n", (long long)twin[i]);
     return cg_outfile_commit(&o);
 }
 
@@ -107,8 +139,8 @@ static cg_status eval_latents(batcher *bt, float *mu, float *logvar) {
     for (int64_t s0 = 0; !s && s0 < bt->p->n; s0 += bt->B) {
         int m = (int)(bt->p->n - s0 < bt->B ? bt->p->n - s0 : bt->B);
         for (int b = 0; b < m; b++) idx[b] = s0 + b;
-        s = load_batch(bt, idx, m);
-        if (!s) s = cg_vae_encode(bt->v, bt->y, bt->ctf, idx, m, mu + s0 * zd, logvar + s0 * zd);
+        s = load_batch(bt, idx, m, 0);
+        if (!s) s = cg_vae_encode(bt->v, enc_y(bt), enc_ctf(bt), idx, m, mu + s0 * zd, logvar + s0 * zd);
     }
     return s;
 }
@@ -156,7 +188,7 @@ static cg_status setup(const cg_vae_train_opts *o, cg_particles **pp, cg_vae **v
     if (!p->has_ctf) CG_WARN("%s: no CTF parameters; training without a CTF", o->particles);
     if (p->image_size % 2) return cg_error(CG_ERR_UNSUPPORTED, "%s: box %d is odd; the VAE needs an even box", o->particles, p->image_size);
     memset(st, 0, sizeof *st); /* padding too: the state is written to the checkpoint byte for byte */
-    memcpy(st->magic, "CGVAE1\0\0", 8);
+    memcpy(st->magic, "CGVAE2\0\0", 8);
     if (o->load_dir) {
         int e;
         char *path = NULL;
@@ -227,6 +259,21 @@ cg_status cg_vae_train(const cg_vae_train_opts *o) {
         if (!bt.prep || !bt.y || !bt.ctf || !bt.A || !order || !mu || !lv) s = CG_ERR_NOMEM;
         for (int t = 0; !s && t < bt.nthr; t++) s = cg_vae_prep_create(&bt.prep[t], c->D);
     }
+    if (!s && c->encoder_input != CG_VAE_ENC_IMAGES) {
+        bt.ey = cg_malloc((size_t)bt.B * bt.n, sizeof(float), "VAE encoder batch");
+        bt.ectf = cg_malloc((size_t)bt.B * bt.n, sizeof(float), "VAE encoder batch");
+        if (!bt.ey || !bt.ectf) s = CG_ERR_NOMEM;
+    }
+    if (!s && c->encoder_input == CG_VAE_ENC_PERMUTED) {
+        bt.twin = cg_malloc((size_t)p->n, sizeof(int64_t), "VAE twins");
+        s = bt.twin ? cg_vae_twins(c->seed, p->n, bt.twin) : CG_ERR_NOMEM;
+        if (!s) s = write_twins(o->out_dir, bt.twin, p->n, c->seed);
+    }
+    if (!s && c->encoder_input != CG_VAE_ENC_IMAGES)
+        CG_INFO("control run: the encoder sees %s, not the particle's own image (docs/vae.md)",
+                c->encoder_input == CG_VAE_ENC_PERMUTED ? "another particle's image (twins.txt)"
+                : c->encoder_input == CG_VAE_ENC_NOISE  ? "fixed white noise"
+                                                        : "fresh white noise");
     const double t_run = cg_time_s();
     const int64_t first = st->epochs_done;
     for (int64_t e = first; !s && e < o->epochs; e++) {
@@ -238,13 +285,14 @@ cg_status cg_vae_train(const cg_vae_train_opts *o) {
         cg_progress pr;
         char label[64];
         snprintf(label, sizeof label, "epoch %lld/%d", (long long)e + 1, o->epochs);
+        bt.noise_epoch = e;
         cg_progress_begin(&pr, label, "images", p->n);
         const double t0 = cg_time_s();
         for (int64_t s0 = 0; !s && s0 < p->n; s0 += bt.B) {
             int m = (int)(p->n - s0 < bt.B ? p->n - s0 : bt.B);
             cg_vae_losses l;
-            s = load_batch(&bt, order + s0, m);
-            if (!s) s = cg_vae_loss_grad(v, bt.y, bt.ctf, bt.A, order + s0, m, e * p->n + s0, &l);
+            s = load_batch(&bt, order + s0, m, 1);
+            if (!s) s = cg_vae_loss_grad(v, bt.y, bt.ctf, bt.ey, bt.ectf, bt.A, order + s0, m, e * p->n + s0, &l);
             if (!s && !isfinite(l.loss))
                 s = cg_error(CG_ERR_RANGE, "epoch %lld: the loss is not finite (%g); try a smaller --lr", (long long)e + 1, l.loss);
             if (s) break;
@@ -258,6 +306,7 @@ cg_status cg_vae_train(const cg_vae_train_opts *o) {
         for (int k = 0; k < 3; k++) st->history[e][k] = sum[k] / (double)p->n;
         st->epochs_done = e + 1;
         const double dt = cg_time_s() - t0;
+        bt.noise_epoch = e + 1; /* the latent pass: the next epoch's keys, not seen in training so far */
         s = epoch_outputs(o, &bt, st, mu, lv);
         double per_epoch = (cg_time_s() - t_run) / (double)(e + 1 - first);
         char eta[32];
@@ -268,7 +317,7 @@ cg_status cg_vae_train(const cg_vae_train_opts *o) {
     }
     if (bt.prep)
         for (int t = 0; t < bt.nthr; t++) cg_vae_prep_destroy(bt.prep[t]);
-    free(bt.prep), free(bt.y), free(bt.ctf), free(bt.A), free(order), free(mu), free(lv), free(st);
+    free(bt.prep), free(bt.y), free(bt.ctf), free(bt.ey), free(bt.ectf), free(bt.twin), free(bt.A), free(order), free(mu), free(lv), free(st);
     cg_vae_destroy(v);
     cg_particles_free(p);
     return s;
