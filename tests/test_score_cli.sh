@@ -16,6 +16,8 @@
 #     independent simulation, seed 7), both by `sds --score-volume`; and the data-only SDS volume
 #     of image 0, scored by the same path, must beat the random-pose back-projection (a single
 #     image at its own pose tells more about its particle than all images at random poses).
+#  5. --ctf-star: on an image simulated WITH a CTF, data-only SDS that models the CTF scores a
+#     higher FSC area against the truth (image frame) than the same run without it.
 # Runs with -j 1 and OMP_WAIT_POLICY=passive: the kernels' OpenMP regions are tiny at 32^2 and
 # spin-waiting threads starve on a loaded machine (bench/score.md).
 set -euo pipefail
@@ -74,6 +76,19 @@ awk -v t="$a_true" -v r="$a_rand" 'BEGIN { exit !(t >= r + 0.05) }' ||
     { echo "FAIL aligned evaluation: true poses $a_true not 0.05 above random poses $a_rand"; fail=1; }
 awk -v d="$a_data" -v r="$a_rand" 'BEGIN { exit !(d > r) }' ||
     { echo "FAIL data-only SDS $a_data does not beat the random-pose back-projection $a_rand"; fail=1; }
+
+# 5. the CTF in the identity view
+"$B" simulate --model lids --n 2 --box 32 --pixel-size-A 4 --snr inf --shift-A 0 --seed 4 --gt-grid 2 -q --out simc > /dev/null
+fa() { sed -n 's/.*FSC area vs ground truth \([0-9.]*\).*/\1/p'; }
+CS="--index 0 --steps 100 --views 1 --prior-weight 0 --truth simc -j 1"
+a_ctf=$("$B" sds den simc/clean.mrcs $CS --ctf-star simc/particles.star --out vc.mrc | fa)
+a_noctf=$("$B" sds den simc/clean.mrcs $CS --out vn.mrc | fa)
+echo "CTF image, data-only SDS: with --ctf-star $a_ctf, without $a_noctf"
+awk -v a="$a_ctf" -v b="$a_noctf" 'BEGIN { exit !(a > b) }' ||
+    { echo "FAIL --ctf-star: $a_ctf does not beat $a_noctf without the CTF"; fail=1; }
+if "$B" sds den sim/clean.mrcs --index 0 --out x.mrc --ctf-star sim/particles.star -q 2> err.txt; then
+    echo "FAIL sds --ctf-star accepted a STAR without CTF"; fail=1; fi
+grep -q "no CTF columns" err.txt || { echo "FAIL sds --ctf-star message: $(cat err.txt)"; fail=1; }
 
 # bad inputs: clear errors
 "$B" simulate --model lids --n 4 --box 16 --pixel-size-A 8 --snr inf --no-ctf -q --out sim16 > /dev/null

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cryogen/ctf.h"
 #include "cryogen/evaluate.h"
 #include "cryogen/geom.h"
 #include "cryogen/metrics.h"
@@ -69,7 +70,7 @@ static cg_status score_volume(truth_ctx *tc, int64_t i, const float *vol, int D,
 }
 
 static int run(int argc, char **argv) {
-    const char *out = NULL, *truth = NULL, *given = NULL;
+    const char *out = NULL, *truth = NULL, *given = NULL, *ctf_star = NULL;
     int64_t index = 0;
     int all = 0, views = 8, no_ema = 0, align = 0;
     cg_sds_config c;
@@ -86,6 +87,8 @@ static int run(int argc, char **argv) {
         {"seed", 0, CG_OPT_U64, &c.seed, "SEED", "seed of the random views and noise"},
         {"truth", 0, CG_OPT_STRING, &truth, "SIMDIR", "report FSC area against the simulation's ground truth"},
         {"no-ema", 0, CG_OPT_FLAG, &no_ema, NULL, "use the raw weights instead of their EMA"},
+        {"ctf-star", 0, CG_OPT_STRING, &ctf_star, "STAR",
+         "apply each image's CTF from this STAR (particles in stack order) to the identity view"},
         {"align", 0, CG_OPT_FLAG, &align, NULL,
          "with --truth: also score after registering each volume onto its truth (rotation, shift, hand)"},
         {"score-volume", 0, CG_OPT_STRING, &given, "V.mrc",
@@ -98,7 +101,8 @@ static int run(int argc, char **argv) {
         "exact adjoint back-projection of the real-space projector). --truth scores each volume by its FSC\n"
         "area against the particle's ground truth in the image frame (better hand); --align adds the score\n"
         "after registration onto the truth (as 'cryogen fsc --align'), which also fits volumes in any frame,\n"
-        "such as a homogeneous back-projection given by --score-volume.",
+        "such as a homogeneous back-projection given by --score-volume. --ctf-star models the image as\n"
+        "CTF * projection (the random views stay unfiltered).",
         opts, 2, 2,
         "  cryogen sds den sim/clean.mrcs --index 0 --out v0.mrc --truth sim\n"
         "  cryogen sds den sim/clean.mrcs --all --out vols --steps 200 --views 8\n"
@@ -119,7 +123,8 @@ static int run(int argc, char **argv) {
     double *trace = NULL;
     cg_status s = cg_score_load(&net, pos[0], !no_ema);
     if (!s) s = cg_mrc_stack_open(&st, pos[1]);
-    float *given_vol = NULL;
+    float *given_vol = NULL, *ctf = NULL;
+    cg_particles *cp = NULL;
     int D = 0;
     int64_t n = 0;
     double px = 1;
@@ -155,6 +160,17 @@ static int run(int argc, char **argv) {
             s = cg_error(CG_ERR_ARG, "--score-volume %s: box %d x %d x %d, the images are %d^2: use a %d^3 volume", given,
                          gh.nx, gh.ny, gh.nz, D, D);
     }
+    if (!s && ctf_star && !given) {
+        s = cg_particles_read(ctf_star, &cp);
+        if (!s && !cp->has_ctf)
+            s = cg_error(CG_ERR_ARG, "--ctf-star %s: no CTF columns (rlnDefocusU/V); leave out --ctf-star for CTF-free data",
+                         ctf_star);
+        else if (!s && (cp->n < n || cp->image_size != D))
+            s = cg_error(CG_ERR_ARG, "--ctf-star %s: %lld particles of box %d, the stack %s holds %lld of %d^2", ctf_star,
+                         (long long)cp->n, cp->image_size, pos[1], (long long)n, D);
+        if (!s && !(ctf = malloc(sizeof(float) * (size_t)D * (D / 2 + 1)))) s = CG_ERR_NOMEM;
+        c.ctf_half = ctf;
+    }
     if (!s && all && !given) s = cg_mkdir_p(out);
     int64_t i0 = all ? 0 : index, i1 = all ? n : index + 1;
     double area_sum = 0, area_al_sum = 0, t_total = 0;
@@ -166,14 +182,20 @@ static int run(int argc, char **argv) {
             printf("image %lld: volume %s", (long long)i, given);
         } else {
             s = cg_mrc_stack_read(st, i, img);
+            if (!s && ctf) { /* as cryogen simulate: the CTF inside the projector's radius D/2 */
+                cg_ctf cc;
+                s = cg_ctf_init(&cc, &cp->ctf[i]);
+                if (!s) cg_ctf_fill_half_masked(&cc, D, cp->pixel_size_A, 0.5 * D, ctf);
+            }
             if (!s) s = cg_sds_reconstruct(net, &c, img, i, vol, trace);
             double dt = cg_time_s() - t0;
             t_total += dt;
             char label[200];
             if (all) snprintf(path, sizeof path, "%s/vol_%06lld.mrc", out, (long long)i);
             else snprintf(path, sizeof path, "%s", out);
-            snprintf(label, sizeof label, "sds image %lld: %d steps, M %d, t %g, lr %g, prior %g, seed %llu",
-                     (long long)i, c.steps, views, c.t, c.lr, c.prior_weight, (unsigned long long)c.seed);
+            snprintf(label, sizeof label, "sds image %lld: %d steps, M %d, t %g, lr %g, prior %g, seed %llu%s",
+                     (long long)i, c.steps, views, c.t, c.lr, c.prior_weight, (unsigned long long)c.seed,
+                     ctf ? ", CTF" : "");
             if (!s) s = cg_mrc_write(path, vol, D, D, D, (float)px, 0, label);
             if (s) break;
             printf("image %lld: %.2f s, data residual rms %.4g -> %.4g", (long long)i, dt, sqrt(trace[0]),
@@ -198,7 +220,8 @@ static int run(int argc, char **argv) {
         if (truth && align) printf(", after alignment %.4f", area_al_sum / (double)(i1 - i0));
         printf("\n");
     }
-    free(img), free(vol), free(trace), free(tc.gt), free(tc.w), free(given_vol);
+    free(img), free(vol), free(trace), free(tc.gt), free(tc.w), free(given_vol), free(ctf);
+    cg_particles_free(cp);
     cg_truth_free(tc.t);
     cg_particles_free(tc.p);
     cg_mrc_stack_close(st);
