@@ -9,6 +9,15 @@
 #     the initial zero volume (area 0 by definition: its FSC is undefined) by at least 0.05;
 #     the data-only run (--prior-weight 0) is printed for comparison, not asserted. Same seed
 #     -> same volume bytes.
+#  4. the aligned evaluation (--align: each volume registered onto the particle's truth,
+#     rotation, shift and hand, then the FSC area) separates a right reconstruction from a wrong
+#     one: the homogeneous back-projection of the 120 images with their TRUE poses must score
+#     at least 0.05 above the same back-projection with random poses (the angles of an
+#     independent simulation, seed 7), both by `sds --score-volume`; and the data-only SDS volume
+#     of image 0, scored by the same path, must beat the random-pose back-projection (a single
+#     image at its own pose tells more about its particle than all images at random poses).
+#  5. --ctf-star: on an image simulated WITH a CTF, data-only SDS that models the CTF scores a
+#     higher FSC area against the truth (image frame) than the same run without it.
 # Runs with -j 1 and OMP_WAIT_POLICY=passive: the kernels' OpenMP regions are tiny at 32^2 and
 # spin-waiting threads starve on a loaded machine (bench/score.md).
 set -euo pipefail
@@ -52,10 +61,42 @@ cmp -s v.mrc v2.mrc || { echo "FAIL sds: same seed, different bytes"; fail=1; }
 echo "data only (--prior-weight 0), for comparison:"
 "$B" sds den sim/clean.mrcs $SDS --prior-weight 0 --out v0.mrc
 
+# 4. aligned evaluation: true poses vs random poses vs one image
+"$B" simulate --model lids --n 120 --box 32 --pixel-size-A 4 --snr inf --no-ctf --shift-A 0 --seed 7 --gt-grid 2 \
+    -q --out simr > /dev/null
+cp simr/particles.star sim/random_poses.star   # image names are relative: sim/particles.mrcs, other angles
+"$B" backproject sim/particles.star --out bp_true.mrc --no-ctf --no-half-maps -q -j 1 > /dev/null
+"$B" backproject sim/random_poses.star --out bp_random.mrc --no-ctf --no-half-maps -q -j 1 > /dev/null
+al() { sed -n 's/.*after alignment \([0-9.]*\).*/\1/p' | head -1; }
+a_true=$("$B" sds den sim/clean.mrcs --index 0 --truth sim --align --score-volume bp_true.mrc -j 1 | al)
+a_rand=$("$B" sds den sim/clean.mrcs --index 0 --truth sim --align --score-volume bp_random.mrc -j 1 | al)
+a_data=$("$B" sds den sim/clean.mrcs $SDS --prior-weight 0 --align --out v0a.mrc | al)
+echo "aligned FSC area, image 0: true-pose back-projection $a_true, random-pose $a_rand, data-only SDS $a_data"
+awk -v t="$a_true" -v r="$a_rand" 'BEGIN { exit !(t >= r + 0.05) }' ||
+    { echo "FAIL aligned evaluation: true poses $a_true not 0.05 above random poses $a_rand"; fail=1; }
+awk -v d="$a_data" -v r="$a_rand" 'BEGIN { exit !(d > r) }' ||
+    { echo "FAIL data-only SDS $a_data does not beat the random-pose back-projection $a_rand"; fail=1; }
+
+# 5. the CTF in the identity view
+"$B" simulate --model lids --n 2 --box 32 --pixel-size-A 4 --snr inf --shift-A 0 --seed 4 --gt-grid 2 -q --out simc > /dev/null
+fa() { sed -n 's/.*FSC area vs ground truth \([0-9.]*\).*/\1/p'; }
+CS="--index 0 --steps 100 --views 1 --prior-weight 0 --truth simc -j 1"
+a_ctf=$("$B" sds den simc/clean.mrcs $CS --ctf-star simc/particles.star --out vc.mrc | fa)
+a_noctf=$("$B" sds den simc/clean.mrcs $CS --out vn.mrc | fa)
+echo "CTF image, data-only SDS: with --ctf-star $a_ctf, without $a_noctf"
+awk -v a="$a_ctf" -v b="$a_noctf" 'BEGIN { exit !(a > b) }' ||
+    { echo "FAIL --ctf-star: $a_ctf does not beat $a_noctf without the CTF"; fail=1; }
+if "$B" sds den sim/clean.mrcs --index 0 --out x.mrc --ctf-star sim/particles.star -q 2> err.txt; then
+    echo "FAIL sds --ctf-star accepted a STAR without CTF"; fail=1; fi
+grep -q "no CTF columns" err.txt || { echo "FAIL sds --ctf-star message: $(cat err.txt)"; fail=1; }
+
 # bad inputs: clear errors
 "$B" simulate --model lids --n 4 --box 16 --pixel-size-A 8 --snr inf --no-ctf -q --out sim16 > /dev/null
 if "$B" train-denoiser sim16/clean.mrcs --out a --steps 50 --resume -q -j 1 2> err.txt; then echo "FAIL resume accepted other-size images"; fail=1; fi
 grep -q "trained on 32^2 images, these are 16^2" err.txt || { echo "FAIL resume error message: $(cat err.txt)"; fail=1; }
 if "$B" sds den sim/clean.mrcs --index 999 --out x.mrc -q 2> err.txt; then echo "FAIL sds accepted --index 999"; fail=1; fi
 grep -q "stack holds 120 images" err.txt || { echo "FAIL sds error message: $(cat err.txt)"; fail=1; }
+if "$B" sds den sim/clean.mrcs --index 0 --truth sim --score-volume sim16/gt_volumes/vol_000.mrc -q 2> err.txt; then
+    echo "FAIL sds --score-volume accepted a 16^3 volume for 32^2 images"; fail=1; fi
+grep -q "box 16 x 16 x 16, the images are 32^2" err.txt || { echo "FAIL sds --score-volume message: $(cat err.txt)"; fail=1; }
 exit $fail

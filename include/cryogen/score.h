@@ -184,13 +184,22 @@ typedef struct {
     double lr;          /* SGD step (raw units: v -= lr * gradient); <= 0: 1 / (D (M)) */
     double prior_weight; /* weight of the random-view (score) terms, 1 in Algorithm 1 */
     uint64_t seed;
+    const float *ctf_half; /* the image's CTF on the D x (D/2+1) half grid (cg_ctf_fill_half
+                            * layout), applied to the identity view only; NULL: no CTF */
 } cg_sds_config;
-void cg_sds_defaults(cg_sds_config *c);
+void cg_sds_defaults(cg_sds_config *c); /* ctf_half NULL */
+
+/* The identity view of SDS with the image's CTF H (H = F^-1 diag(ctf) F on the centred image,
+ * a real symmetric filter, so H is its own adjoint): img = H P_I vol, and its exact adjoint
+ * vol += P_I^T H img. ctf_half NULL: no filter. Allocate an FFT workspace per call (the SDS
+ * loop reuses one). Errors: CG_ERR_NOMEM. */
+cg_status cg_sds_identity_project(const float *vol, int D, const float *ctf_half, float *img);
+cg_status cg_sds_identity_backproject(const float *img, int D, const float *ctf_half, float *vol);
 
 /* Reconstruct vol[D^3] (=) from one image img[D][D] (raw units, the view at the identity).
- * Per step: r_0 = P_I v - img; for j = 1..M-1, A_j uniform random, p_j = P_{A_j} v and
+ * Per step: r_0 = H P_I v - img (H: the CTF filter when c->ctf_half, else the identity); for j = 1..M-1, A_j uniform random, p_j = P_{A_j} v and
  * r_j = p_j - std * D((p_j - mean)/std + t eps_j; t) - mean (the denoiser residual in raw
- * units); v -= lr (P_I^T r_0 + prior_weight sum_j P_{A_j}^T r_j). Rotations and eps come from
+ * units); v -= lr (P_I^T H r_0 + prior_weight sum_j P_{A_j}^T r_j). Rotations and eps come from
  * (seed, CG_SCORE_STREAM_SDS, image_index) in order. trace[steps] (optional) receives
  * |r_0|^2 / D^2 per step. */
 cg_status cg_sds_reconstruct(cg_score_net *net, const cg_sds_config *c, const float *img, int64_t image_index,
