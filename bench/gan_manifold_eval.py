@@ -10,7 +10,10 @@ morph:      gan_manifold_eval.py morph CRYOGEN RUN_DIR GT_DIR
   Pearson correlation between the off-diagonal entries of the generated path's FSC matrix
   (RUN_DIR/fsc_matrix.tsv) and the FSC matrix of the ground-truth volumes (GT_DIR/gt_volumes,
   cryogen fsc-matrix), for the path in both directions (the latent's orientation is arbitrary);
-  both must have the same number of points.
+  both must have the same number of points. NOTE: any smooth path has an FSC matrix decaying away
+  from the diagonal, as the truth's does, so this correlation is high even for an untrained
+  generator (bench/gan.md); so the path's end points are also aligned onto both end states of
+  the truth (cryogen fsc --align) to see whether the path spans the two conformations.
 Only numpy and the cryogen binary are used. Writes nothing but temporary JSON next to RUN_DIR.
 """
 import json, os, subprocess, sys
@@ -35,7 +38,7 @@ def discrete(cg, run, gt):
     cl = json.load(open(os.path.join(run, "clusters.json")))
     n, firsts, props = cl["path_points"], cl["first_point"], cl["proportions"]
     states = sorted(f for f in os.listdir(os.path.join(gt, "gt_volumes")) if f.endswith(".mrc"))
-    labels = np.loadtxt(os.path.join(gt, "ground_truth.txt"), comments="#")[:, 0].astype(int)
+    labels = np.loadtxt(os.path.join(gt, "ground_truth.txt"), comments="#")[:, 1].astype(int)  # image, state
     frac = [float(np.mean(labels == s)) for s in range(len(states))]
     ends = firsts[1:] + [n]
     result = []
@@ -74,6 +77,11 @@ def morph(cg, run, gt):
     iu = np.triu_indices(G.shape[0], 1)
     for name, M in (("path as is", G), ("path reversed", G[::-1, ::-1])):
         print("%s: Pearson r = %.4f" % (name, np.corrcoef(M[iu], T[iu])[0, 1]))
+    ends = [os.path.join(run, "path", "vol_a%.4f.mrc" % a) for a in (0.0, 1.0)]
+    for i, e in enumerate(ends):
+        for t in (0, len(vols) - 1):
+            j = fsc_aligned(cg, vols[t], e, os.path.join(run, "eval_end%d_gt%d.json" % (i, t)))
+            print("path end a=%d vs %s: %s" % (i, os.path.basename(vols[t]), summary(j)))
     print("generated matrix:\n", np.array2string(G, precision=3, max_line_width=200))
     print("ground-truth matrix:\n", np.array2string(T, precision=3, max_line_width=200))
 
