@@ -16,7 +16,18 @@
  *     baseline: on this blob-like toy truth the blob scores as well as the 60-step result
  *     (correlation 0.881 vs 0.883, FSC area 0.287 vs 0.264), so no reconstruction-quality claim
  *     is asserted here; bench/gan.md has the D = 32 molecule run with its own baseline.
- * References: Gupta et al., "CryoGAN", IEEE TCI 2021; Gulrajani et al. 2017. */
+ *  5. Multi-CryoGAN generator (3D CNN, latent -> volume): its parameter gradient of
+ *     sum w . G(z) against differences (2 entries per tensor, h = 2e-3, tol 1e-3 max + 1e-2
+ *     rel), and the full generator loss -mean D(sim(G(z)) + noise) through the critic and the
+ *     simulator adjoint against differences in the parameters (tol 2e-3 max + 2e-2 rel).
+ *     Both functions are piecewise smooth (LeakyReLU, max pooling): where the left and right
+ *     differences disagree (a kink within +-h) the derivative must match the one-sided
+ *     difference of the kink-free side (fd_ratio); at most half of the entries may be kinks.
+ *  6. Path clustering (cg_gan_path_clusters) on block matrices with known cuts (2 and 3
+ *     blocks, with deterministic perturbations): the cuts and the proportions of the latent
+ *     interval are recovered exactly.
+ * References: Gupta et al., "CryoGAN", IEEE TCI 2021; Gulrajani et al. 2017; Gupta et al.,
+ * "Multi-CryoGAN", 2020. */
 #include "cryogen/gan.h"
 #include "cryogen/geom.h"
 #include "cryogen/image.h"
@@ -303,6 +314,134 @@ static void test_training(const toy *T) {
     cg_gan_destroy(g), cg_gan_destroy(m0), cg_gan_destroy(m1);
 }
 
+/* err/tol of an analytic derivative g against differences of L at x0 - h, x0, x0 + h, for a
+ * piecewise smooth L (LeakyReLU): with a kink inside [x0 - h, x0 + h] (left and right
+ * differences disagree) the derivative at x0 is the one-sided difference on the kink-free
+ * side, so the closest of the central and both one-sided differences is used; else the
+ * central one. tol = atol + rtol |difference|. */
+static double fd_ratio(double g, const double L[3], double h, double atol, double rtol, int *kink) {
+    double num = (L[2] - L[0]) / (2 * h), dr = (L[2] - L[1]) / h, dl = (L[1] - L[0]) / h;
+    double err = fabs(num - g), tol = atol + rtol * fabs(num);
+    *kink = fabs(dr - dl) > 0.02 * fabs(num) + atol;
+    if (*kink) {
+        err = fmin(err, fmin(fabs(dl - g), fabs(dr - g)));
+        tol = atol + rtol * fmax(fabs(dl), fabs(dr));
+    }
+    if (err > tol) printf("  derivative %.7g, differences central %.7g, left %.7g, right %.7g\n", g, num, dl, dr);
+    return err / tol;
+}
+
+/* 5a: the generator network alone: L = sum_i w_i G(z)_i, w fixed. */
+static void test_mgen_grad(void) {
+    cg_gan_mgen_config mc = {.D = D, .zdim = 3, .channels = 8, .slope = 0.2f, .scale = 0.5f};
+    cg_gan_mgen *m;
+    const int B = 2;
+    CHECK_OK(cg_gan_mgen_create(&m, &mc, B, 7));
+    cg_nn_params *P = cg_gan_mgen_params(m);
+    const size_t n = (size_t)B * D * D * D;
+    float z[6] = {0.3f, -1.2f, 0.8f, -0.4f, 0.5f, 1.1f}, *vol = malloc(n * sizeof(float)), *w = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) w[i] = (float)sin(0.37 * (double)i) + 0.2f;
+    CHECK_OK(cg_gan_mgen_forward(m, z, B, vol));
+    double minv = 1e30;
+    for (size_t i = 0; i < n; i++) minv = fmin(minv, vol[i]);
+    CHECK_MSG(minv > 0, "generated volume not positive (min %g)", minv);
+    cg_nn_params_zero_grad(P);
+    CHECK_OK(cg_gan_mgen_backward(m, w, P->grad));
+    double gmax = 0, worst = 0;
+    for (size_t i = 0; i < P->count; i++) gmax = fmax(gmax, fabs(P->grad[i]));
+    int checked = 0, skipped = 0;
+    for (int t = 0; t < P->n_tensors; t++)
+        for (int e = 0; e < 2; e++) {
+            const cg_nn_tensor *T = &P->tensors[t];
+            size_t idx = T->offset + (e ? T->count - 1 : T->count / 3);
+            const float x0 = P->param[idx], h = 2e-3f * fmaxf(1.0f, fabsf(x0));
+            double L[3];
+            for (int k = 0; k < 3; k++) {
+                P->param[idx] = x0 + (k - 1) * h;
+                CHECK_OK(cg_gan_mgen_forward(m, z, B, vol));
+                L[k] = dot(w, vol, n);
+            }
+            P->param[idx] = x0;
+            int kink;
+            double r = fd_ratio(P->grad[idx], L, h, 1e-3 * gmax, 1e-2, &kink);
+            skipped += kink, worst = fmax(worst, r), checked++;
+            CHECK_MSG(r <= 1, "%s[%zu]: gradient off (err/tol %.3f)", T->name, idx - T->offset, r);
+        }
+    CHECK(skipped * 2 <= checked);
+    printf("manifold generator network gradient: %d entries (%d at kinks: one-sided), worst err/tol %.3f\n", checked, skipped,
+           worst);
+    free(vol), free(w);
+    cg_gan_mgen_destroy(m);
+}
+
+/* 5b: generator loss through critic and simulator, in the network's parameters. */
+static void test_manifold_grad(const toy *T) {
+    cg_gan_config cfg = cg_gan_config_default();
+    cfg.batch = 6, cfg.critic.channels = 4, cfg.manifold = 1, cfg.n_vol = 3;
+    cfg.gen.zdim = 3, cfg.gen.channels = 8, cfg.gen.scale = 2, cfg.seed = 11;
+    cg_gan *g;
+    CHECK_OK(cg_gan_create(&g, &cfg, &T->data));
+    cg_nn_params *P = cg_gan_generator_params(g);
+    float *grad = malloc(P->count * sizeof(float)), *tmp = malloc(P->count * sizeof(float));
+    double loss;
+    CHECK_OK(cg_gan_generator_param_grad(g, 3, &loss, grad));
+    double gmax = 0, worst = 0;
+    for (size_t i = 0; i < P->count; i++) gmax = fmax(gmax, fabs(grad[i]));
+    CHECK(gmax > 0);
+    int checked = 0, skipped = 0;
+    for (int t = 0; t < P->n_tensors; t++)
+        for (int e = 0; e < 2; e++) {
+            const cg_nn_tensor *Tn = &P->tensors[t];
+            size_t idx = Tn->offset + (e ? Tn->count - 1 : Tn->count / 2);
+            const float x0 = P->param[idx], h = 2e-3f * fmaxf(1.0f, fabsf(x0));
+            double L[3] = {0, loss, 0};
+            P->param[idx] = x0 + h;
+            CHECK_OK(cg_gan_generator_param_grad(g, 3, &L[2], tmp));
+            P->param[idx] = x0 - h;
+            CHECK_OK(cg_gan_generator_param_grad(g, 3, &L[0], tmp));
+            P->param[idx] = x0;
+            int kink;
+            double r = fd_ratio(grad[idx], L, h, 2e-3 * gmax, 2e-2, &kink);
+            skipped += kink, worst = fmax(worst, r), checked++;
+            CHECK_MSG(r <= 1, "%s[%zu]: gradient off (err/tol %.3f)", Tn->name, idx - Tn->offset, r);
+        }
+    CHECK(skipped * 2 <= checked);
+    printf("manifold generator loss gradient through the simulator: loss %.6g, %d parameters (%d at kinks: one-sided), worst "
+           "err/tol %.3f, max |grad| %.4g\n", loss, checked, skipped, worst, gmax);
+    free(grad), free(tmp);
+    cg_gan_destroy(g);
+}
+
+static void test_path_clusters(void) {
+    enum { N = 21 };
+    double S[N * N], prop[8];
+    int cut[8];
+    const int state2[2] = {5, N}, state3[3] = {7, 13, N}; /* exclusive ends of each state's points */
+    for (int K = 2; K <= 3; K++) {
+        const int *ends = K == 2 ? state2 : state3;
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++) {
+                int si = 0, sj = 0;
+                while (i >= ends[si]) si++;
+                while (j >= ends[sj]) sj++;
+                double pert = 0.02 * sin(1.3 * i + 0.7 * j) * sin(0.9 * j + 0.7 * i); /* symmetric enough */
+                S[i * N + j] = (si == sj ? 0.4 : 0.15) + pert;
+            }
+        double score;
+        CHECK_OK(cg_gan_path_clusters(S, N, K, cut, prop, &score));
+        for (int k = 0; k < K - 1; k++) CHECK_MSG(cut[k] == ends[k], "K %d: cut %d at %d, expected %d", K, k, cut[k], ends[k]);
+        double lo = 0;
+        for (int k = 0; k < K; k++) {
+            double hi = k < K - 1 ? (ends[k] - 0.5) / (N - 1) : 1;
+            CHECK_CLOSE(prop[k], hi - lo, 0, 1e-12);
+            lo = hi;
+        }
+        CHECK(score > 0.2);
+    }
+    CHECK(cg_gan_path_clusters(S, N, 1, cut, prop, NULL) == CG_ERR_ARG);
+    printf("path clusters: 2 and 3 blocks recovered (2 blocks: proportions %.3f %.3f)\n", 4.5 / 20, 15.5 / 20);
+}
+
 int main(void) {
     /* One thread: OpenMP's spinning barriers on a loaded 2-core machine made this test 4x
      * slower with 2 threads; thread-count independence is checked by test_train_gan_cli.sh. */
@@ -312,6 +451,9 @@ int main(void) {
     toy T;
     make_toy(&T, 400);
     test_generator_grad(&T);
+    test_mgen_grad();
+    test_manifold_grad(&T);
+    test_path_clusters();
     test_training(&T);
     free_toy(&T);
     return cg_test_finish();

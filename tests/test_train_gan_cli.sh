@@ -3,6 +3,9 @@
 # to 16 px): outputs exist (per-epoch snapshot, volume.mrc with the data's pixel size, checkpoints,
 # log, run.json with provenance); 4 steps in one run and 2 + 2 steps resumed with --load give
 # byte-identical volumes; -j1 and -j2 give the same bytes; a missing --out is a usage error.
+# --manifold (Multi-CryoGAN): path volumes, FSC matrix (TSV, SVG), clusters.json, index.html and
+# per-epoch snapshots exist; 4 steps (-j2) == 2 + 2 resumed (-j1) byte for byte; a voxel checkpoint
+# is refused by --manifold with a message; a bad --latent is a usage error.
 set -u
 BIN=${CG_BIN:-./cryogen}
 TMP=${CG_TEST_TMP:-/tmp}/train_gan_cli
@@ -31,5 +34,28 @@ check "[ $? -eq 0 ]" "resume exit code"
 check "cmp -s $TMP/a/volume.mrc $TMP/b/volume.mrc" "4 steps (-j2) == 2 + 2 resumed (-j1), byte for byte"
 "$BIN" train-gan "$S" --steps 2 -q > /dev/null 2>&1
 check "[ $? -eq 2 ]" "missing --out is a usage error"
+MOPTS="--manifold --batch 8 --n-critic 2 --critic-channels 4 --gen-channels 8 --zdim 4 --volumes-per-step 4 \
+  --path-points 6 --epochs 0.2 --seed 5 -q"
+"$BIN" train-gan "$S" --out "$TMP/m" --steps 4 $MOPTS -j2 > /dev/null
+check "[ $? -eq 0 ]" "train-gan --manifold exit code"
+for f in index.html fsc_matrix.svg fsc_matrix.tsv clusters.json generator.ckpt critic.ckpt run.json \
+         vol_001_a0.00.mrc vol_001_a0.50.mrc vol_001_a1.00.mrc path/vol_a0.0000.mrc path/vol_a1.0000.mrc; do
+  check "[ -s $TMP/m/$f ]" "manifold output $f"
+done
+check "[ \$(ls $TMP/m/path | wc -l) -eq 6 ]" "6 path volumes"
+check "[ \$(grep -vc '^#' $TMP/m/fsc_matrix.tsv) -eq 7 ]" "FSC matrix header + 6 rows"
+check "grep -q '\"proportions\": \[' $TMP/m/clusters.json" "proportions in clusters.json"
+"$BIN" train-gan "$S" --out "$TMP/n" --steps 2 $MOPTS -j1 > /dev/null && \
+"$BIN" train-gan "$S" --out "$TMP/n" --steps 4 --load "$TMP/n" $MOPTS -j1 > /dev/null
+check "[ $? -eq 0 ]" "manifold resume exit code"
+for f in path/vol_a0.4000.mrc fsc_matrix.tsv generator.ckpt; do
+  check "cmp -s $TMP/m/$f $TMP/n/$f" "manifold 4 steps (-j2) == 2 + 2 resumed (-j1): $f"
+done
+"$BIN" train-gan "$S" --out "$TMP/x" --steps 4 --load "$TMP/a" $MOPTS > "$TMP/x.txt" 2>&1
+check "[ $? -ne 0 ] && grep -q 'manifold' $TMP/x.txt" "a voxel checkpoint is refused by --manifold"
+"$BIN" train-gan "$S" --out "$TMP/y" --steps 2 --manifold --latent uniform -q > /dev/null 2>&1
+check "[ $? -eq 2 ]" "bad --latent is a usage error"
+"$BIN" train-gan "$S" --out "$TMP/g" --steps 2 $MOPTS --latent gaussian -j1 > /dev/null
+check "[ $? -eq 0 ] && grep -q '\"latent\": \"gaussian\"' $TMP/g/clusters.json" "--latent gaussian runs"
 [ $fail -eq 0 ] && echo "train-gan CLI: all checks passed"
 exit $fail

@@ -15,14 +15,17 @@
 #include "cli.h"
 #include "cli_maps.h"
 #include "cryogen/gan.h"
+#include "cryogen/metrics.h"
 #include "cryogen/mrc.h"
 #include "cryogen/particles.h"
+#include "cryogen/plot.h"
 
 typedef struct {
-    const char *out, *load;
-    double epochs, lowpass_start_A, lowpass_ramp, noise_sd, lr_gen, lr_critic, gp_weight;
+    const char *out, *load, *latent;
+    double gen_scale, epochs, lowpass_start_A, lowpass_ramp, noise_sd, lr_gen, lr_critic, gp_weight;
     int64_t steps, max_particles, ramp_steps;
     int batch, n_critic, channels, no_ctf;
+    int manifold, zdim, gen_channels, n_vol, path_points, clusters;
     uint64_t seed;
 } tg_opts;
 
@@ -59,13 +62,132 @@ static cg_status load_data(const char *star, const tg_opts *o, tg_data *d) {
     return CG_OK;
 }
 
-static cg_status write_volume(const char *dir, const char *name, const cg_gan *g, const tg_data *d) {
+static cg_status write_map(const char *dir, const char *name, const float *vol, const cg_gan *g, const tg_data *d,
+                           double a) {
     char *path = cg_path_join(dir, name), label[80];
     if (!path) return cg_error(CG_ERR_NOMEM, "path");
-    snprintf(label, sizeof label, "cryogen train-gan step %lld", (long long)cg_gan_gen_step(g));
+    if (a >= 0) snprintf(label, sizeof label, "cryogen train-gan step %lld latent a=%.4f", (long long)cg_gan_gen_step(g), a);
+    else snprintf(label, sizeof label, "cryogen train-gan step %lld", (long long)cg_gan_gen_step(g));
     const int D = d->data.D;
-    cg_status st = cg_mrc_write(path, cg_gan_volume((cg_gan *)g), D, D, D, (float)d->data.pixel_size_A, 0, label);
+    cg_status st = cg_mrc_write(path, vol, D, D, D, (float)d->data.pixel_size_A, 0, label);
     free(path);
+    return st;
+}
+
+static cg_status write_volume(const char *dir, const char *name, const cg_gan *g, const tg_data *d) {
+    return write_map(dir, name, cg_gan_volume((cg_gan *)g), g, d, -1);
+}
+
+/* Multi-CryoGAN per-epoch snapshot: the volumes at a = 0, 0.5, 1 as PREFIX_aA.AA.mrc. */
+static cg_status write_snapshot(const char *dir, const char *prefix, cg_gan *g, const tg_data *d) {
+    const int zd = cg_gan_get_config(g)->gen.zdim;
+    const size_t D3 = (size_t)d->data.D * d->data.D * d->data.D;
+    float *z = cg_malloc((size_t)zd, sizeof(float), "latent"), *v = cg_malloc(D3, sizeof(float), "volume");
+    cg_status st = z && v ? CG_OK : CG_ERR_NOMEM;
+    for (int k = 0; k < 3 && !st; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s_a%.2f.mrc", prefix, 0.5 * k);
+        cg_gan_path_latent(g, 0.5 * k, z);
+        st = cg_gan_generate(g, z, 1, v);
+        if (!st) st = write_map(dir, name, v, g, d, 0.5 * k);
+    }
+    free(z), free(v);
+    return st;
+}
+
+/* Multi-CryoGAN outputs: DIR/path/vol_aA.AAAA.mrc at a = i/(n-1), the FSC cross-conformation matrix
+ * (fsc_matrix.tsv, .svg), the clusters of the path (clusters.json) and DIR/index.html. */
+static cg_status write_path(const char *dir, cg_gan *g, const tg_data *d, const tg_opts *o) {
+    const int n = o->path_points, K = o->clusters, zd = cg_gan_get_config(g)->gen.zdim, D = d->data.D;
+    const size_t D3 = (size_t)D * D * D;
+    float *z = cg_malloc((size_t)zd, sizeof(float), "latent"), *vols = cg_malloc((size_t)n * D3, sizeof(float), "path");
+    const float **vp = cg_malloc((size_t)n, sizeof *vp, "path");
+    double *S = cg_malloc((size_t)n * n, sizeof(double), "FSC matrix");
+    char **labels = cg_calloc((size_t)n, sizeof *labels, "labels");
+    char *pdir = cg_path_join(dir, "path"), prov[256];
+    int cut[8];
+    double prop[8], score = 0;
+    cg_status st = z && vols && vp && S && labels && pdir ? CG_OK : CG_ERR_NOMEM;
+    if (!st) st = cg_mkdir_p(pdir);
+    for (int i = 0; i < n && !st; i++) {
+        const double a = (double)i / (n - 1);
+        char name[64];
+        snprintf(name, sizeof name, "vol_a%.4f.mrc", a);
+        cg_gan_path_latent(g, a, z);
+        vp[i] = vols + (size_t)i * D3;
+        st = cg_gan_generate(g, z, 1, vols + (size_t)i * D3);
+        if (!st) st = write_map(pdir, name, vols + (size_t)i * D3, g, d, a);
+        if (!st && !(labels[i] = cg_malloc(16, 1, "label"))) st = CG_ERR_NOMEM;
+        if (!st) snprintf(labels[i], 16, "%.2f", a);
+    }
+    if (!st) st = cg_fsc_matrix(vp, n, D, NULL, S);
+    if (!st) st = cg_gan_path_clusters(S, n, K, cut, prop, &score);
+    char *pt = NULL, *pj = NULL, *ps = NULL, *ph = NULL;
+    if (!st && (!(pt = cg_path_join(dir, "fsc_matrix.tsv")) || !(pj = cg_path_join(dir, "clusters.json")) ||
+                !(ps = cg_path_join(dir, "fsc_matrix.svg")) || !(ph = cg_path_join(dir, "index.html"))))
+        st = cg_error(CG_ERR_NOMEM, "path");
+    cg_outfile f;
+    if (!st && !(st = cg_outfile_open(&f, pt))) {
+        fprintf(f.fp, "# FSC area between the generated volumes at latent a (rows, columns); %s\na",
+                cg_provenance(prov, sizeof prov, o->seed));
+        for (int j = 0; j < n; j++) fprintf(f.fp, "\t%.4f", (double)j / (n - 1));
+        fputc('\n', f.fp);
+        for (int i = 0; i < n; i++) {
+            fprintf(f.fp, "%.4f", (double)i / (n - 1));
+            for (int j = 0; j < n; j++) fprintf(f.fp, "\t%.6f", S[(size_t)i * n + j]);
+            fputc('\n', f.fp);
+        }
+        st = cg_outfile_commit(&f);
+    }
+    if (!st) {
+        cg_heatmap h = {.title = "FSC cross-conformation matrix (FSC area) along the latent path",
+                        .xlabel = "a", .ylabel = "a", .colorbar_label = "FSC area (cycles/px)", .values = S,
+                        .nrows = n, .ncols = n, .row_labels = (const char *const *)labels,
+                        .col_labels = (const char *const *)labels};
+        st = cg_plot_heatmap_save(ps, &h);
+    }
+    if (!st && !(st = cg_outfile_open(&f, pj))) {
+        fprintf(f.fp, "{\n  \"provenance\": ");
+        cli_json_str(f.fp, cg_provenance(prov, sizeof prov, o->seed));
+        fprintf(f.fp, ",\n  \"latent\": \"%s\",\n  \"path_points\": %d,\n  \"clusters\": %d,\n  \"contrast\": %.6f,\n"
+                      "  \"first_point\": [0", o->latent, n, K, score);
+        for (int k = 0; k < K - 1; k++) fprintf(f.fp, ", %d", cut[k]);
+        fprintf(f.fp, "],\n  \"proportions\": [");
+        for (int k = 0; k < K; k++) fprintf(f.fp, "%s%.4f", k ? ", " : "", prop[k]);
+        fprintf(f.fp, "]\n}\n");
+        st = cg_outfile_commit(&f);
+    }
+    if (!st && !(st = cg_outfile_open(&f, ph))) {
+        fprintf(f.fp, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>cryogen train-gan --manifold</title>\n"
+                      "<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto}td,th{padding:2px 10px}</style>"
+                      "</head><body>\n<h1>Multi-CryoGAN: volumes along the latent path</h1>\n<p>%s. Step %lld, "
+                      "latent %s (zdim %d), z = (1 - a) z0 + a z1 for the path.</p>\n",
+                cg_provenance(prov, sizeof prov, o->seed), (long long)cg_gan_gen_step(g), o->latent, zd);
+        fprintf(f.fp, "<h2>FSC cross-conformation matrix</h2>\n<img src=\"fsc_matrix.svg\"><p>Values: "
+                      "<a href=\"fsc_matrix.tsv\">fsc_matrix.tsv</a>.</p>\n<h2>Clusters of the path (%d)</h2>\n"
+                      "<p>Contiguous blocks of the matrix maximising mean within-block minus mean between-block FSC "
+                      "area (contrast %.4f); proportion = share of the latent interval [0, 1]. "
+                      "<a href=\"clusters.json\">clusters.json</a></p>\n<table><tr><th>cluster</th><th>a from</th>"
+                      "<th>a to</th><th>proportion</th></tr>\n", K, score);
+        double lo = 0;
+        for (int k = 0; k < K; k++) {
+            fprintf(f.fp, "<tr><td>%d</td><td>%.3f</td><td>%.3f</td><td>%.3f</td></tr>\n", k, lo, lo + prop[k], prop[k]);
+            lo += prop[k];
+        }
+        fprintf(f.fp, "</table>\n<h2>Volumes</h2><ul>\n");
+        for (int i = 0; i < n; i++)
+            fprintf(f.fp, "<li><a href=\"path/vol_a%.4f.mrc\">path/vol_a%.4f.mrc</a></li>\n", (double)i / (n - 1),
+                    (double)i / (n - 1));
+        fprintf(f.fp, "</ul>\n</body></html>\n");
+        st = cg_outfile_commit(&f);
+    }
+    if (!st) {
+        printf("path of %d volumes in %s/path; clusters (%d):", n, dir, K);
+        for (int k = 0; k < K; k++) printf(" %.3f", prop[k]);
+        printf("; open %s/index.html\n", dir);
+    }
+    for (int i = 0; labels && i < n; i++) free(labels[i]);
+    free(labels), free(z), free(vols), free(vp), free(S), free(pdir), free(pt), free(pj), free(ps), free(ph);
     return st;
 }
 
@@ -103,9 +225,14 @@ static cg_status write_run_json(const char *dir, const char *star, const tg_opts
             d->data.origin_A ? "true" : "false", cg_gan_noise_sd(g), o->noise_sd < 0 ? "true" : "false");
     fprintf(f.fp, "  \"batch\": %d,\n  \"n_critic\": %d,\n  \"gp_weight\": %g,\n  \"lr_gen\": %g,\n  \"lr_critic\": %g,\n"
                   "  \"adam_betas\": [%g, %g],\n  \"critic_channels\": %d,\n  \"lowpass_start_A\": %g,\n"
-                  "  \"lowpass_ramp_steps\": %lld,\n  \"resumed_from\": ",
+                  "  \"lowpass_ramp_steps\": %lld,\n",
             c->batch, c->n_critic, c->gp_weight, c->lr_gen, c->lr_critic, c->beta1, c->beta2, c->critic.channels,
             c->lowpass_start_A, (long long)c->ramp_steps);
+    if (c->manifold)
+        fprintf(f.fp, "  \"manifold\": {\"latent\": \"%s\", \"zdim\": %d, \"channels\": %d, \"volumes_per_step\": %d, "
+                      "\"scale\": %g, \"path_points\": %d, \"clusters\": %d},\n",
+                o->latent, c->gen.zdim, c->gen.channels, c->n_vol, c->gen.scale, o->path_points, o->clusters);
+    fprintf(f.fp, "  \"resumed_from\": ");
     if (o->load) cli_json_str(f.fp, o->load);
     else fputs("null", f.fp);
     fprintf(f.fp, ",\n  \"first_step\": %lld,\n  \"last_step\": %lld,\n  \"wall_seconds\": %.2f,\n"
@@ -131,6 +258,11 @@ static cg_status train(const char *star, const tg_opts *o) {
         cfg.ramp_steps = o->ramp_steps > 0 ? o->ramp_steps : (int64_t)ceil(o->lowpass_ramp * total);
         if (cfg.ramp_steps < 1) cfg.ramp_steps = 1;
         cfg.critic.channels = o->channels;
+        if (o->manifold) {
+            cfg.manifold = 1, cfg.gen.zdim = o->zdim, cfg.gen.channels = o->gen_channels, cfg.n_vol = o->n_vol;
+            cfg.gen.scale = (float)o->gen_scale;
+            cfg.latent = strcmp(o->latent, "gaussian") ? CG_GAN_LATENT_PATH : CG_GAN_LATENT_GAUSSIAN;
+        }
         st = cg_gan_create(&g, &cfg, &d.data);
     }
     if (!st) st = cg_mkdir_p(o->out);
@@ -160,8 +292,8 @@ static cg_status train(const char *star, const tg_opts *o) {
         if ((s + 1) % per_epoch == 0 || s + 1 == total) {
             const int64_t epoch = (s + 1 + per_epoch - 1) / per_epoch;
             char name[32];
-            snprintf(name, sizeof name, "vol_%03lld.mrc", (long long)epoch);
-            st = write_volume(o->out, name, g, &d);
+            snprintf(name, sizeof name, o->manifold ? "vol_%03lld" : "vol_%03lld.mrc", (long long)epoch);
+            st = o->manifold ? write_snapshot(o->out, name, g, &d) : write_volume(o->out, name, g, &d);
             if (!st) st = cg_gan_save(g, o->out);
             double dt = cg_time_s() - t0;
             printf("epoch %lld step %lld: W %.5g gp %.4g L_G %.5g low-pass %s%.1f A, %.0f images/s\n",
@@ -172,10 +304,10 @@ static cg_status train(const char *star, const tg_opts *o) {
         }
     }
     cg_progress_end(&prog);
-    if (!st) st = write_volume(o->out, "volume.mrc", g, &d);
+    if (!st) st = o->manifold ? write_path(o->out, g, &d, o) : write_volume(o->out, "volume.mrc", g, &d);
     if (!st) st = write_log(o->out, log, total - first);
     if (!st) st = write_run_json(o->out, star, o, g, &d, first, total, cg_time_s() - t0, cg_cpu_time_s() - c0);
-    if (!st) printf("wrote %s/volume.mrc (%.1f s)\n", o->out, cg_time_s() - t0);
+    if (!st) printf("wrote %s/%s (%.1f s)\n", o->out, o->manifold ? "path" : "volume.mrc", cg_time_s() - t0);
 done:
     free(log);
     cg_gan_destroy(g);
@@ -185,8 +317,9 @@ done:
 }
 
 static int run(int argc, char **argv) {
-    tg_opts o = {.epochs = 10, .batch = 32, .n_critic = 5, .gp_weight = 10, .lr_gen = 1e-2, .lr_critic = 1e-4,
-                 .noise_sd = -1, .lowpass_ramp = 0.5, .channels = 16};
+    tg_opts o = {.epochs = 10, .batch = 32, .n_critic = 5, .gp_weight = 10, .lr_gen = -1, .lr_critic = 1e-4,
+                 .noise_sd = -1, .lowpass_ramp = 0.5, .channels = 16, .latent = "path", .zdim = 8,
+                 .gen_channels = 32, .n_vol = 8, .path_points = 21, .clusters = 2, .gen_scale = 1};
     const cg_opt opts[] = {
         {"out", 'o', CG_OPT_STRING, &o.out, "DIR", "output directory (required)"},
         {"epochs", 0, CG_OPT_DOUBLE, &o.epochs, "E", "epochs (an epoch = ceil(n / batch) generator steps)"},
@@ -194,7 +327,8 @@ static int run(int argc, char **argv) {
         {"batch", 0, CG_OPT_INT, &o.batch, "B", "images per critic / generator step"},
         {"n-critic", 0, CG_OPT_INT, &o.n_critic, "K", "critic steps per generator step"},
         {"gp-weight", 0, CG_OPT_DOUBLE, &o.gp_weight, "L", "gradient-penalty weight lambda"},
-        {"lr-gen", 0, CG_OPT_DOUBLE, &o.lr_gen, "LR", "Adam learning rate of the volume (voxel units per step)"},
+        {"lr-gen", 0, CG_OPT_DOUBLE, &o.lr_gen, "LR",
+         "Adam learning rate of the generator (< 0: 0.01 voxel units per step for the volume, 0.001 for --manifold)"},
         {"lr-critic", 0, CG_OPT_DOUBLE, &o.lr_critic, "LR", "Adam learning rate of the critic"},
         {"critic-channels", 0, CG_OPT_INT, &o.channels, "C", "channels of the critic's first block (doubling)"},
         {"lowpass-start-A", 0, CG_OPT_DOUBLE, &o.lowpass_start_A, "R",
@@ -207,6 +341,18 @@ static int run(int argc, char **argv) {
         {"max-particles", 0, CG_OPT_INT64, &o.max_particles, "N", "use only the first N particles (0: all)"},
         {"seed", 0, CG_OPT_U64, &o.seed, "SEED", "random seed (critic weights, poses, batches, noise)"},
         {"load", 0, CG_OPT_STRING, &o.load, "DIR", "resume from DIR/generator.ckpt and DIR/critic.ckpt"},
+        {"manifold", 0, CG_OPT_FLAG, &o.manifold, NULL,
+         "Multi-CryoGAN: a 3D CNN generator maps a latent to a volume (heterogeneity)"},
+        {"latent", 0, CG_OPT_STRING, &o.latent, "KIND",
+         "--manifold latent: 'path' (z = (1-a) z0 + a z1, a ~ U[0,1], z0, z1 fixed) or 'gaussian' (z ~ N(0, I))"},
+        {"zdim", 0, CG_OPT_INT, &o.zdim, "K", "--manifold: latent dimension"},
+        {"gen-channels", 0, CG_OPT_INT, &o.gen_channels, "C", "--manifold: generator channels at D/8 (halving per x2)"},
+        {"gen-scale", 0, CG_OPT_DOUBLE, &o.gen_scale, "S",
+         "--manifold: volume = S * softplus(network): S ~ the data's voxel values (initial background 0.05 S)"},
+        {"volumes-per-step", 0, CG_OPT_INT, &o.n_vol, "V",
+         "--manifold: volumes generated per generator step (latents drawn per volume; images spread over them)"},
+        {"path-points", 0, CG_OPT_INT, &o.path_points, "N", "--manifold: volumes written along the path a = 0..1"},
+        {"clusters", 0, CG_OPT_INT, &o.clusters, "K", "--manifold: contiguous clusters of the path (FSC matrix blocks)"},
         {0}};
     const cg_cli_spec spec = {
         "cryogen train-gan PARTICLES.star --out DIR [options]",
@@ -216,10 +362,15 @@ static int run(int argc, char **argv) {
         "Wasserstein loss and gradient penalty (WGAN-GP). The volume starts at zero and is kept >= 0. Writes\n"
         "DIR/vol_NNN.mrc per epoch, DIR/volume.mrc, checkpoints, train_log.tsv and run.json. Same seed and thread\n"
         "count give the same bytes. Compare with a known map by 'cryogen fsc DIR/volume.mrc truth.mrc --align'\n"
-        "(the hand is not determined: alignment tries the mirror).",
+        "(the hand is not determined: alignment tries the mirror).\n"
+        "With --manifold (Multi-CryoGAN, Gupta et al. 2020) the generator is a 3D CNN from a latent to a volume;\n"
+        "writes per-epoch volumes at a = 0, 0.5, 1 (vol_NNN_aA.AA.mrc), then DIR/path/vol_a*.mrc along the latent\n"
+        "path, the FSC cross-conformation matrix (fsc_matrix.tsv/.svg), cluster proportions (clusters.json) and\n"
+        "DIR/index.html.",
         opts, 1, 1,
         "  cryogen train-gan sim/particles.star --out gan --epochs 5 --lowpass-start-A 20\n"
-        "  cryogen train-gan sim/particles.star --out gan --epochs 10 --load gan"};
+        "  cryogen train-gan sim/particles.star --out gan --epochs 10 --load gan\n"
+        "  cryogen train-gan sim/particles.star --out mgan --manifold --steps 2000 --lowpass-start-A 30"};
     const char *pos[1];
     int npos, rc = cg_cli_parse(&spec, argc, argv, pos, &npos);
     if (rc >= 0) return rc;
@@ -227,7 +378,15 @@ static int run(int argc, char **argv) {
     if (o.batch < 1 || o.n_critic < 1 || o.channels < 1)
         return cg_cli_usage_error("train-gan", "--batch, --n-critic and --critic-channels must be >= 1");
     if (!(o.epochs > 0) && o.steps <= 0) return cg_cli_usage_error("train-gan", "--epochs or --steps must be > 0");
-    if (o.lr_gen < 0 || o.lr_critic < 0 || o.gp_weight < 0 || o.lowpass_start_A < 0 || !(o.lowpass_ramp > 0))
+    if (o.lr_gen < 0) o.lr_gen = o.manifold ? 1e-3 : 1e-2;
+    if (o.manifold && strcmp(o.latent, "path") && strcmp(o.latent, "gaussian"))
+        return cg_cli_usage_error("train-gan", "--latent %s: use 'path' or 'gaussian'", o.latent);
+    if (o.manifold && (!(o.gen_scale > 0) || o.zdim < 1 || o.gen_channels < 4 || o.n_vol < 1 || o.n_vol > o.batch || o.path_points < 2 ||
+                       o.clusters < 2 || o.clusters > 8 || o.clusters > o.path_points))
+        return cg_cli_usage_error("train-gan", "--manifold needs --gen-scale > 0, --zdim >= 1, --gen-channels >= 4, 1 <= "
+                                               "--volumes-per-step <= --batch, --path-points >= 2 and 2 <= --clusters "
+                                               "<= min(8, --path-points)");
+    if (o.lr_critic < 0 || o.gp_weight < 0 || o.lowpass_start_A < 0 || !(o.lowpass_ramp > 0))
         return cg_cli_usage_error("train-gan", "learning rates, --gp-weight and --lowpass-start-A must be >= 0, "
                                                "--lowpass-ramp > 0");
     cg_status st = train(pos[0], &o);

@@ -86,6 +86,43 @@ cg_status cg_gan_critic_backward(cg_gan_critic *c, const float *dout, float *gra
 void cg_gan_critic_set_batch(cg_gan_critic *c, int B);
 cg_status cg_gan_critic_fn(void *ctx, const float *x, float *grad_x, float *grad_theta);
 
+/* ---------------------------------------------------------------- manifold generator ---- */
+/* Multi-CryoGAN's generator (Gupta et al. 2020): a 3D CNN from a latent z[zdim] to a positive
+ * volume [D][D][D] (src/gan/manifold.c):
+ *   z -> linear -> [C][D/8]^3 -> LeakyReLU -> 3 x (upsample x2 -> conv3d 3^3 pad 1 -> LeakyReLU)
+ *   with channels C -> C/2 -> C/4 -> 1, the last activation scale * softplus instead of LeakyReLU
+ *   (scale: the expected voxel magnitude of the data, as the voxel generator's learning rate).
+ * D >= 16 divisible by 8, C >= 4. Parameters He-uniform from (seed, CG_RNG_STREAM_INIT,
+ * tensor index), biases 0 except the last (-3). */
+typedef struct {
+    int D;
+    int zdim;
+    int channels;  /* C (default 32) */
+    float slope;   /* LeakyReLU slope (0.2) */
+    float scale;   /* output scale (0: 1) */
+} cg_gan_mgen_config;
+typedef struct cg_gan_mgen cg_gan_mgen;
+cg_status cg_gan_mgen_create(cg_gan_mgen **out, const cg_gan_mgen_config *cfg, int max_batch, uint64_t seed);
+void cg_gan_mgen_destroy(cg_gan_mgen *m); /* accepts NULL */
+cg_nn_params *cg_gan_mgen_params(cg_gan_mgen *m);
+const cg_gan_mgen_config *cg_gan_mgen_get_config(const cg_gan_mgen *m);
+/* vol[B][D^3] (=) from z[B][zdim], B <= max_batch; activations kept for backward (z must stay
+ * unchanged until then). */
+cg_status cg_gan_mgen_forward(cg_gan_mgen *m, const float *z, int B, float *vol);
+/* Parameter gradients of sum dvol . vol for the last forward ACCUMULATED (+=) into grad_theta
+ * (layout of the params). */
+cg_status cg_gan_mgen_backward(cg_gan_mgen *m, const float *dvol, float *grad_theta);
+
+/* Cluster a path of n volumes (path point i at latent a = i/(n-1)) into K contiguous blocks
+ * from their similarity matrix S[n][n] (the FSC cross-conformation matrix, FSC area): the cuts
+ * 0 < cut[0] < .. < cut[K-2] < n maximise (mean within-block off-diagonal S) - (mean
+ * between-block S), by exhaustive search. proportion[K] = the fraction of the latent interval
+ * [0, 1] of each block (a block ends half-way between its last point and the next block's
+ * first); as a ~ U[0, 1] this is the fraction of simulated particles per cluster. Our reading
+ * of Multi-CryoGAN's rule (the blocks of the path's FSC matrix and their share of the latent
+ * interval); see docs/gan.md. K in 2..min(n, 8). *score (optional) = the maximised contrast. */
+cg_status cg_gan_path_clusters(const double *S, int n, int K, int *cut, double *proportion, double *score);
+
 /* ---------------------------------------------------------------- training -------------- */
 typedef struct {
     int64_t n;
@@ -108,7 +145,19 @@ typedef struct {
                                   resolution at step 0, relaxed linearly to Nyquist at ramp_steps */
     int64_t ramp_steps;   /* generator steps of the low-pass ramp */
     cg_gan_critic_config critic;
+    /* Multi-CryoGAN (manifold = 1): the generator is a cg_gan_mgen instead of a voxel volume.
+     * Each generator step draws n_vol latents (a ~ U[0, 1] each, z = (1 - a) z0 + a z1 with z0,
+     * z1 fixed N(0, I) draws; or z ~ N(0, I) with latent = CG_GAN_LATENT_GAUSSIAN), generates the
+     * n_vol volumes once (the generator is fixed during the critic steps), and simulated image b
+     * of every critic and generator batch of that step comes from volume b mod n_vol. */
+    int manifold;
+    int latent;            /* CG_GAN_LATENT_PATH or CG_GAN_LATENT_GAUSSIAN */
+    int n_vol;             /* volumes per generator step (default 8; <= batch) */
+    cg_gan_mgen_config gen;
 } cg_gan_config;
+enum { CG_GAN_LATENT_PATH = 0, CG_GAN_LATENT_GAUSSIAN = 1 };
+#define CG_GAN_STREAM_LATENT (CG_RNG_STREAM_USER + 70)  /* per-step latents: index step * n_vol + v */
+#define CG_GAN_STREAM_Z01 (CG_RNG_STREAM_USER + 71)     /* z0 (index 0) and z1 (index 1) */
 /* batch 32, n_critic 5, gp 10, lr_gen 1e-3 x (data scale: set by the caller), lr_critic 1e-4,
  * betas (0.5, 0.9), seed 0, noise estimated, no low-pass ramp, critic 16 channels, auto blocks. */
 cg_gan_config cg_gan_config_default(void);
@@ -133,9 +182,18 @@ cg_status cg_gan_step(cg_gan *g, cg_gan_stats *st);
  * fixed budget. Advances the critic's step counter (and so its random draws). */
 cg_status cg_gan_critic_only(cg_gan *g, int n, double *w);
 /* Generator loss L = -mean_b D(sim_b(vol)) and its gradient grad_vol[D^3] (=) for the
- * generator draws of step `gen_step` (no update). For tests and diagnostics. */
+ * generator draws of step `gen_step` (no update). For tests and diagnostics. Voxel mode only. */
 cg_status cg_gan_generator_grad(cg_gan *g, const float *vol, int64_t gen_step, double *loss, float *grad_vol);
-float *cg_gan_volume(cg_gan *g);            /* D^3, owned by g; writable (e.g. to set a start) */
+/* Manifold mode: L = -mean_b D(sim_b(G_theta(z_b))) for the draws of step `gen_step` and its
+ * gradient with respect to the generator's parameters, grad[count] (=) (no update). */
+cg_status cg_gan_generator_param_grad(cg_gan *g, int64_t gen_step, double *loss, float *grad);
+/* The generator's parameters (voxel mode: the volume; manifold: the network). */
+cg_nn_params *cg_gan_generator_params(cg_gan *g);
+/* Latent of path point a: z = (1 - a) z0 + a z1, z[zdim] (manifold mode). */
+void cg_gan_path_latent(const cg_gan *g, double a, float *z);
+/* Volumes vol[n][D^3] (=) generated at latents z[n][zdim] (manifold mode; n <= batch). */
+cg_status cg_gan_generate(cg_gan *g, const float *z, int n, float *vol);
+float *cg_gan_volume(cg_gan *g);            /* D^3, owned by g; writable (e.g. to set a start); voxel mode */
 int64_t cg_gan_gen_step(const cg_gan *g);
 double cg_gan_noise_sd(const cg_gan *g);
 const cg_gan_config *cg_gan_get_config(const cg_gan *g);

@@ -15,6 +15,7 @@
  * Determinism: see gan.h (draw index keys every random number; chunked volume sums).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,12 @@ struct cg_gan {
     cg_gan_data data;
     int D;
     double noise_sd;
-    cg_nn_params G;            /* one tensor "volume" [D][D][D] with its Adam state */
+    cg_nn_params G;            /* voxel mode: one tensor "volume" [D][D][D] with its Adam state */
+    cg_nn_params *Gp;          /* the generator's parameters: &G, or the manifold network's */
+    cg_gan_mgen *mgen;         /* manifold mode */
+    int nvol;                  /* volumes per step (1 in voxel mode) */
+    const float *vols;         /* the current step's volumes [nvol][D^3] */
+    float *mvols, *zs, *gvols, *z01; /* manifold: volumes, latents [nvol][zdim], dL/dvol, z0 and z1 */
     cg_gan_critic *critic;
     cg_gan_sim *sim;
     float *real, *fake, *interp, *gx, *dout, *out_r, *out_f, *gp_scratch;
@@ -42,7 +48,11 @@ typedef struct { /* checkpoint config blob: what fixes the shapes and the random
     int32_t D, batch, n_critic, channels, n_blocks;
     float slope;
     uint64_t seed;
+    /* manifold mode only (the voxel mode's blob stops before these, as before them) */
+    int32_t latent, n_vol, zdim, gen_channels;
+    float gen_slope, gen_scale;
 } gan_blob;
+#define VOXEL_BLOB_BYTES offsetof(gan_blob, latent)
 
 cg_gan_config cg_gan_config_default(void) {
     cg_gan_config c;
@@ -50,12 +60,15 @@ cg_gan_config cg_gan_config_default(void) {
     c.batch = 32, c.n_critic = 5, c.gp_weight = 10.0f;
     c.lr_gen = 1e-3f, c.lr_critic = 1e-4f, c.beta1 = 0.5f, c.beta2 = 0.9f;
     c.noise_sd = -1, c.critic.channels = 16, c.critic.slope = 0.2f;
+    c.n_vol = 8, c.gen.zdim = 8, c.gen.channels = 32, c.gen.slope = 0.2f, c.gen.scale = 1.0f;
     return c;
 }
 
 void cg_gan_destroy(cg_gan *g) {
     if (!g) return;
     cg_nn_params_free(&g->G);
+    cg_gan_mgen_destroy(g->mgen);
+    free(g->mvols), free(g->zs), free(g->gvols), free(g->z01);
     cg_gan_critic_destroy(g->critic);
     cg_gan_sim_destroy(g->sim);
     free(g->real), free(g->fake), free(g->interp), free(g->gx), free(g->dout), free(g->out_r), free(g->out_f);
@@ -79,8 +92,35 @@ cg_status cg_gan_create(cg_gan **out, const cg_gan_config *cfg, const cg_gan_dat
     const int D = data->D, B = cfg->batch;
     const size_t DD = (size_t)D * D, D3 = DD * D;
     cg_nn_params_init(&g->G);
-    cg_status st = cg_nn_params_add(&g->G, "volume", 3, (int64_t[]){D, D, D}, NULL);
-    if (!st) st = cg_nn_params_alloc(&g->G); /* zero volume */
+    cg_status st = CG_OK;
+    g->nvol = 1;
+    if (cfg->manifold) {
+        if (cfg->n_vol < 1 || cfg->n_vol > B)
+            st = cg_error(CG_ERR_ARG, "Multi-CryoGAN: volumes per step %d must be in 1..batch (%d)", cfg->n_vol, B);
+        if (!st && cfg->latent != CG_GAN_LATENT_PATH && cfg->latent != CG_GAN_LATENT_GAUSSIAN)
+            st = cg_error(CG_ERR_ARG, "Multi-CryoGAN: unknown latent kind %d", cfg->latent);
+        g->cfg.gen.D = D;
+        if (!st) st = cg_gan_mgen_create(&g->mgen, &g->cfg.gen, cfg->n_vol, cfg->seed);
+        if (st) return cg_gan_destroy(g), st;
+        g->nvol = cfg->n_vol;
+        g->Gp = cg_gan_mgen_params(g->mgen);
+        const int zd = g->cfg.gen.zdim;
+        g->mvols = cg_malloc((size_t)g->nvol * D3, sizeof(float), "generated volumes");
+        g->gvols = cg_malloc((size_t)g->nvol * D3, sizeof(float), "volume gradients");
+        g->zs = cg_malloc((size_t)g->nvol * zd, sizeof(float), "latents");
+        g->z01 = cg_malloc((size_t)2 * zd, sizeof(float), "latents");
+        if (!g->mvols || !g->gvols || !g->zs || !g->z01) return cg_gan_destroy(g), CG_ERR_NOMEM;
+        for (int e = 0; e < 2; e++) {
+            cg_rng r;
+            cg_rng_init(&r, cfg->seed, CG_GAN_STREAM_Z01, (uint64_t)e);
+            for (int k = 0; k < zd; k++) g->z01[e * zd + k] = (float)cg_rng_normal(&r);
+        }
+        g->vols = g->mvols;
+    } else {
+        st = cg_nn_params_add(&g->G, "volume", 3, (int64_t[]){D, D, D}, NULL);
+        if (!st) st = cg_nn_params_alloc(&g->G); /* zero volume */
+        g->Gp = &g->G, g->vols = g->G.param;
+    }
     if (!st) st = cg_gan_sim_create(&g->sim, D, data->pixel_size_A);
     if (!st) st = cg_gan_critic_create(&g->critic, &g->cfg.critic, B, cfg->seed);
     if (st) return cg_gan_destroy(g), st;
@@ -95,7 +135,8 @@ cg_status cg_gan_create(cg_gan **out, const cg_gan_config *cfg, const cg_gan_dat
     g->gp_scratch = cg_malloc(cg_nn_gradient_penalty_scratch_floats(B, DD, cg_gan_critic_params(g->critic)->count),
                               sizeof(float), "gradient-penalty scratch");
     int ok = g->real && g->fake && g->interp && g->gx && g->dout && g->out_r && g->out_f && g->parts && g->gp_scratch;
-    for (int i = 0; i < CG_GAN_CHUNKS; i++) ok = ok && (g->part[i] = cg_malloc(D3, sizeof(float), "volume gradient"));
+    for (int i = 0; i < CG_GAN_CHUNKS; i++)
+        ok = ok && (g->part[i] = cg_malloc((size_t)g->nvol * D3, sizeof(float), "volume gradient"));
     if (!ok) return cg_gan_destroy(g), CG_ERR_NOMEM;
     g->noise_sd = cfg->noise_sd;
     if (g->noise_sd < 0) st = cg_gan_estimate_noise_sd(data->images, data->n, D, &g->noise_sd);
@@ -105,7 +146,34 @@ cg_status cg_gan_create(cg_gan **out, const cg_gan_config *cfg, const cg_gan_dat
 }
 
 float *cg_gan_volume(cg_gan *g) { return g->G.param; }
-int64_t cg_gan_gen_step(const cg_gan *g) { return g->G.step; }
+int64_t cg_gan_gen_step(const cg_gan *g) { return g->Gp->step; }
+cg_nn_params *cg_gan_generator_params(cg_gan *g) { return g->Gp; }
+
+void cg_gan_path_latent(const cg_gan *g, double a, float *z) {
+    const int zd = g->cfg.gen.zdim;
+    for (int k = 0; k < zd; k++) z[k] = (float)((1 - a) * g->z01[k] + a * g->z01[zd + k]);
+}
+
+cg_status cg_gan_generate(cg_gan *g, const float *z, int n, float *vol) {
+    if (!g->mgen) return cg_error(CG_ERR_ARG, "CryoGAN: cg_gan_generate needs the manifold generator");
+    return cg_gan_mgen_forward(g->mgen, z, n, vol);
+}
+
+/* Manifold mode: the nvol volumes of draw key `key` (latents keyed (seed, STREAM_LATENT,
+ * key * nvol + v)); the activations stay for a backward. */
+static cg_status gen_volumes(cg_gan *g, int64_t key) {
+    if (!g->mgen) return CG_OK;
+    const int zd = g->cfg.gen.zdim;
+    for (int v = 0; v < g->nvol; v++) {
+        cg_rng r;
+        cg_rng_init(&r, g->cfg.seed, CG_GAN_STREAM_LATENT, (uint64_t)(key * g->nvol + v));
+        if (g->cfg.latent == CG_GAN_LATENT_GAUSSIAN)
+            for (int k = 0; k < zd; k++) g->zs[v * zd + k] = (float)cg_rng_normal(&r);
+        else
+            cg_gan_path_latent(g, cg_rng_uniform(&r), g->zs + (size_t)v * zd);
+    }
+    return cg_gan_mgen_forward(g->mgen, g->zs, g->nvol, g->mvols);
+}
 double cg_gan_noise_sd(const cg_gan *g) { return g->noise_sd; }
 const cg_gan_config *cg_gan_get_config(const cg_gan *g) { return &g->cfg; }
 
@@ -135,8 +203,8 @@ static void chunk_range(int B, int c, int *lo, int *hi) {
     *lo = (int)((int64_t)B * c / CG_GAN_CHUNKS), *hi = (int)((int64_t)B * (c + 1) / CG_GAN_CHUNKS);
 }
 
-/* fake[b] = LP(sim(vol, p_b) + noise), draw indices idx0 + b. */
-static cg_status make_fake(cg_gan *g, const float *vol, int64_t idx0, double r) {
+/* fake[b] = LP(sim(vol_(b mod nvol), p_b) + noise), draw indices idx0 + b. */
+static cg_status make_fake(cg_gan *g, const float *vols, int64_t idx0, double r) {
     const int B = g->cfg.batch, D = g->D;
     const size_t DD = (size_t)D * D;
     cg_status sts[CG_GAN_CHUNKS] = {CG_OK};
@@ -147,6 +215,7 @@ static cg_status make_fake(cg_gan *g, const float *vol, int64_t idx0, double r) 
         for (int b = lo; b < hi && !sts[c]; b++) {
             float *img = g->fake + b * DD;
             draw_particle(g, idx0 + b, &g->parts[b]);
+            const float *vol = vols + (size_t)(b % g->nvol) * D * DD;
             sts[c] = cg_gan_sim_forward(g->sim, c, vol, &g->parts[b], g->data.ctf != NULL, r, img);
             if (g->noise_sd > 0) cg_image_add_noise(img, DD, g->noise_sd, g->cfg.seed, (uint64_t)(idx0 + b));
             cg_gan_sim_lowpass(g->sim, c, img, r);
@@ -185,7 +254,7 @@ static cg_status critic_step(cg_gan *g, int64_t idx0, double r, double *w, doubl
     const int B = g->cfg.batch;
     const size_t DD = (size_t)g->D * g->D;
     cg_nn_params *P = cg_gan_critic_params(g->critic);
-    cg_status st = make_fake(g, g->G.param, idx0, r);
+    cg_status st = make_fake(g, g->vols, idx0, r);
     if (st) return st;
     make_real(g, idx0, r);
     cg_nn_params_zero_grad(P);
@@ -217,10 +286,11 @@ static cg_status critic_step(cg_gan *g, int64_t idx0, double r, double *w, doubl
     return CG_OK;
 }
 
-static cg_status gen_grad_at(cg_gan *g, const float *vol, int64_t idx0, double r, double *loss, float *grad_vol) {
+/* grad_vol[nvol][D^3] (=) of L_G with respect to each of the nvol volumes vols[nvol][D^3]. */
+static cg_status gen_grad_at(cg_gan *g, const float *vols, int64_t idx0, double r, double *loss, float *grad_vol) {
     const int B = g->cfg.batch, D = g->D;
-    const size_t DD = (size_t)D * D, D3 = DD * D;
-    cg_status st = make_fake(g, vol, idx0, r);
+    const size_t DD = (size_t)D * D, D3 = DD * D * (size_t)g->nvol;
+    cg_status st = make_fake(g, vols, idx0, r);
     if (st) return st;
     for (int b = 0; b < B; b++) g->dout[b] = -1.0f / B;
     st = cg_gan_critic_forward(g->critic, g->fake, B, g->out_f);
@@ -234,7 +304,8 @@ static cg_status gen_grad_at(cg_gan *g, const float *vol, int64_t idx0, double r
         chunk_range(B, c, &lo, &hi);
         memset(g->part[c], 0, D3 * sizeof(float));
         for (int b = lo; b < hi && !sts[c]; b++)
-            sts[c] = cg_gan_sim_adjoint(g->sim, c, g->gx + b * DD, &g->parts[b], g->data.ctf != NULL, r, g->part[c]);
+            sts[c] = cg_gan_sim_adjoint(g->sim, c, g->gx + b * DD, &g->parts[b], g->data.ctf != NULL, r,
+                                        g->part[c] + (size_t)(b % g->nvol) * DD * D);
     }
     for (int c = 0; c < CG_GAN_CHUNKS; c++)
         if (sts[c]) return sts[c];
@@ -252,13 +323,31 @@ static int64_t draw_index(const cg_gan *g, int64_t gen_step, int k) {
 }
 
 cg_status cg_gan_generator_grad(cg_gan *g, const float *vol, int64_t gen_step, double *loss, float *grad_vol) {
+    if (g->mgen) return cg_error(CG_ERR_ARG, "CryoGAN: cg_gan_generator_grad is for the voxel generator");
     return gen_grad_at(g, vol, draw_index(g, gen_step, g->cfg.n_critic), lowpass_radius(g, gen_step), loss, grad_vol);
 }
 
+/* Manifold: volumes of step `step` must be generated (gen_volumes); grad (=) w.r.t. theta. */
+static cg_status mgen_grad(cg_gan *g, int64_t step, double *loss, float *grad) {
+    cg_status st = gen_grad_at(g, g->mvols, draw_index(g, step, g->cfg.n_critic), lowpass_radius(g, step), loss,
+                               g->gvols);
+    if (st) return st;
+    cg_nn_zero(grad, g->Gp->count);
+    return cg_gan_mgen_backward(g->mgen, g->gvols, grad);
+}
+
+cg_status cg_gan_generator_param_grad(cg_gan *g, int64_t gen_step, double *loss, float *grad) {
+    if (!g->mgen) return cg_error(CG_ERR_ARG, "CryoGAN: cg_gan_generator_param_grad is for the manifold generator");
+    cg_status st = gen_volumes(g, gen_step);
+    return st ? st : mgen_grad(g, gen_step, loss, grad);
+}
+
 cg_status cg_gan_step(cg_gan *g, cg_gan_stats *s) {
-    const int64_t step = g->G.step;
+    const int64_t step = g->Gp->step;
     const double r = lowpass_radius(g, step);
     double wsum = 0, gpsum = 0;
+    cg_status st0 = gen_volumes(g, step); /* the generator is fixed during the critic steps */
+    if (st0) return st0;
     for (int k = 0; k < g->cfg.n_critic; k++) {
         double w, gp;
         cg_status st = critic_step(g, draw_index(g, step, k), r, &w, &gp);
@@ -267,16 +356,18 @@ cg_status cg_gan_step(cg_gan *g, cg_gan_stats *s) {
         if (cg_interrupted()) return cg_error(CG_ERR_INTERRUPTED, "CryoGAN: interrupted");
     }
     double loss = 0;
-    cg_status st = gen_grad_at(g, g->G.param, draw_index(g, step, g->cfg.n_critic), r, &loss, g->G.grad);
+    cg_status st = g->mgen ? mgen_grad(g, step, &loss, g->Gp->grad)
+                           : gen_grad_at(g, g->G.param, draw_index(g, step, g->cfg.n_critic), r, &loss, g->G.grad);
     if (st) return st;
     cg_nn_adam_config ac = cg_nn_adam_defaults();
     ac.beta1 = g->cfg.beta1, ac.beta2 = g->cfg.beta2;
-    cg_nn_adam_step(&g->G, &ac, g->cfg.lr_gen);
+    cg_nn_adam_step(g->Gp, &ac, g->cfg.lr_gen);
     const size_t D3 = (size_t)g->D * g->D * g->D;
-    for (size_t i = 0; i < D3; i++)
-        if (!(g->G.param[i] > 0)) g->G.param[i] = 0; /* positivity by projection (NaN -> 0 too) */
+    if (!g->mgen) /* (the manifold generator's softplus output is positive by construction) */
+        for (size_t i = 0; i < D3; i++)
+            if (!(g->G.param[i] > 0)) g->G.param[i] = 0; /* positivity by projection (NaN -> 0 too) */
     if (s) {
-        s->gen_step = g->G.step;
+        s->gen_step = g->Gp->step;
         s->w_estimate = wsum / g->cfg.n_critic, s->gp = gpsum / g->cfg.n_critic, s->gen_loss = loss;
         s->lowpass_A = r >= g->D / 2.0 ? 0 : g->D * g->data.pixel_size_A / r;
     }
@@ -286,10 +377,12 @@ cg_status cg_gan_step(cg_gan *g, cg_gan_stats *s) {
 cg_status cg_gan_critic_only(cg_gan *g, int n, double *w) {
     double acc = 0;
     int cnt = 0;
-    const double r = lowpass_radius(g, g->G.step);
+    const double r = lowpass_radius(g, g->Gp->step);
     for (int k = 0; k < n; k++) {
         double wk, gp;
-        cg_status st = critic_step(g, CRITIC_ONLY_BASE + g->critic_only_steps++ * g->cfg.batch, r, &wk, &gp);
+        cg_status st = gen_volumes(g, CRITIC_ONLY_BASE + g->critic_only_steps);
+        if (st) return st;
+        st = critic_step(g, CRITIC_ONLY_BASE + g->critic_only_steps++ * g->cfg.batch, r, &wk, &gp);
         if (st) return st;
         if (k >= n / 2) acc += wk, cnt++;
     }
@@ -304,15 +397,20 @@ static gan_blob make_blob(const cg_gan *g) {
     b.D = g->D, b.batch = g->cfg.batch, b.n_critic = g->cfg.n_critic;
     b.channels = g->cfg.critic.channels, b.n_blocks = g->cfg.critic.n_blocks, b.slope = g->cfg.critic.slope;
     b.seed = g->cfg.seed;
+    if (g->mgen)
+        b.latent = g->cfg.latent, b.n_vol = g->nvol, b.zdim = g->cfg.gen.zdim, b.gen_channels = g->cfg.gen.channels,
+        b.gen_slope = g->cfg.gen.slope, b.gen_scale = g->cfg.gen.scale;
     return b;
 }
+
+static uint32_t blob_bytes(const cg_gan *g) { return g->mgen ? (uint32_t)sizeof(gan_blob) : (uint32_t)VOXEL_BLOB_BYTES; }
 
 cg_status cg_gan_save(const cg_gan *g, const char *dir) {
     gan_blob b = make_blob(g);
     char *pg = cg_path_join(dir, "generator.ckpt"), *pc = cg_path_join(dir, "critic.ckpt");
     cg_status st = pg && pc ? CG_OK : cg_error(CG_ERR_NOMEM, "checkpoint path");
-    if (!st) st = cg_nn_checkpoint_save(pg, &g->G, CG_NN_CKPT_WITH_OPTIM, &b, sizeof b);
-    if (!st) st = cg_nn_checkpoint_save(pc, cg_gan_critic_params(g->critic), CG_NN_CKPT_WITH_OPTIM, &b, sizeof b);
+    if (!st) st = cg_nn_checkpoint_save(pg, g->Gp, CG_NN_CKPT_WITH_OPTIM, &b, blob_bytes(g));
+    if (!st) st = cg_nn_checkpoint_save(pc, cg_gan_critic_params(g->critic), CG_NN_CKPT_WITH_OPTIM, &b, blob_bytes(g));
     free(pg), free(pc);
     return st;
 }
@@ -321,9 +419,11 @@ cg_status cg_gan_load(cg_gan *g, const char *dir) {
     gan_blob b = make_blob(g);
     char *pg = cg_path_join(dir, "generator.ckpt"), *pc = cg_path_join(dir, "critic.ckpt");
     cg_status st = pg && pc ? CG_OK : cg_error(CG_ERR_NOMEM, "checkpoint path");
-    if (!st) st = cg_nn_checkpoint_load(pg, &g->G, &b, sizeof b);
-    if (!st) st = cg_nn_checkpoint_load(pc, cg_gan_critic_params(g->critic), &b, sizeof b);
-    if (st) cg_error_prefix(st, "resuming CryoGAN (box, batch, n-critic, critic shape and seed must match): ");
+    if (!st) st = cg_nn_checkpoint_load(pg, g->Gp, &b, blob_bytes(g));
+    if (!st) st = cg_nn_checkpoint_load(pc, cg_gan_critic_params(g->critic), &b, blob_bytes(g));
+    if (st)
+        cg_error_prefix(st, "resuming CryoGAN (mode (voxel or --manifold), box, batch, n-critic, critic shape, seed and "
+                            "the manifold generator's shape, latent and volumes per step must match): ");
     free(pg), free(pc);
     return st;
 }
