@@ -26,3 +26,21 @@ int cg_cli_inverse_main(const cg_cli_inverse_run *r, int64_t n, int D, const flo
                         void *ctx);
 /* "PREFIX" + suffix, malloc'd. */
 char *cg_cli_inverse_path(const char *prefix, const char *suffix);
+
+/* The option-table rows both commands share (run settings, sampler, metrics); R is the
+ * cg_cli_inverse_run, MAXN an int64_t, BASELINE the baseline's name for --den's help. */
+#define CG_CLI_INVERSE_OPTS(R, MAXN, BASELINE)                                                                        \
+    {"truth", 0, CG_OPT_STRING, &(R).truth, "X.mrcs", "ground truth for PSNR/SSIM"},                                  \
+    {"max-images", 0, CG_OPT_INT64, &(MAXN), "N", "use only the first N images (0: all)"},                             \
+    {"den", 0, CG_OPT_STRING, &(R).den_dir, "DIR", "trained denoiser (cryogen train-denoiser); without it: " BASELINE " only"}, \
+    {"samples", 0, CG_OPT_INT, &(R).K, "K", "posterior samples (mean and per-pixel std)"},                            \
+    {"write-samples", 0, CG_OPT_FLAG, &(R).write_samples, NULL, "also write every sample (PREFIX_samples.mrcs)"},      \
+    {"steps", 0, CG_OPT_INT, &(R).sc.steps, "N", "noise levels"},                                                     \
+    {"sigma-min", 0, CG_OPT_DOUBLE, &(R).sc.sigma_min, "S", "smallest noise level (normalised units)"},              \
+    {"sigma-max", 0, CG_OPT_DOUBLE, &(R).sc.sigma_max, "S", "largest noise level"},                                   \
+    {"rho", 0, CG_OPT_DOUBLE, &(R).sc.rho, "RHO", "schedule exponent (EDM)"},                                         \
+    {"snr", 0, CG_OPT_DOUBLE, &(R).sc.snr, "R", "Langevin corrector signal-to-noise ratio"},                          \
+    {"corrector-steps", 0, CG_OPT_INT, &(R).sc.corrector_steps, "N", "Langevin steps per level"},                    \
+    {"lambda", 0, CG_OPT_DOUBLE, &(R).sc.lambda, "L", "data-consistency weight (1: hard)"},                           \
+    {"seed", 0, CG_OPT_U64, &(R).sc.seed, "SEED", "sampler seed"},                                                    \
+    {"data-range", 0, CG_OPT_DOUBLE, &(R).data_range, "R", "PSNR/SSIM data range (0: max - min of each truth image)"}
