@@ -83,6 +83,14 @@ static char *star_path_for(const char *stack_path) {
     return p;
 }
 
+/* Create the folder OUT will be written in. */
+static cg_status make_parent_dir(const char *out) {
+    char *dir = cg_path_dirname(out);
+    cg_status s = dir ? cg_mkdir_p(dir) : CG_ERR_NOMEM;
+    free(dir);
+    return s;
+}
+
 /* Is this MRC file a 3D map rather than a stack of images? */
 static int looks_like_map(const char *path, const cg_mrc_header *h) {
     if (h->nx != h->ny || h->ny != h->nz || h->nz < 2) return 0;
@@ -105,11 +113,7 @@ static int downsample_map(const char *in, const char *out, int D2) {
     }
     char prov[256];
     cg_tool_provenance(prov, sizeof prov, "downsample", CG_NO_SEED);
-    if (s == CG_OK) {
-        char *dir = cg_path_dirname(out);
-        s = dir ? cg_mkdir_p(dir) : CG_ERR_NOMEM;
-        free(dir);
-    }
+    if (s == CG_OK) s = make_parent_dir(out);
     if (s == CG_OK) s = cg_mrc_write(out, vol2, D2, D2, D2, (float)apix2, 0, prov);
     if (s == CG_OK) printf("downsampled map %d^3 -> %d^3, pixel size %.4g -> %.4g A: %s\n", D, D2, apix, apix2, out);
     free(vol), free(vol2);
@@ -170,11 +174,7 @@ static int run(int argc, char **argv) {
     double apix2 = apix * D / D2;
     char prov[256];
     cg_tool_provenance(prov, sizeof prov, "downsample", CG_NO_SEED);
-    if (s == CG_OK) {
-        char *dir = cg_path_dirname(out);
-        s = dir ? cg_mkdir_p(dir) : CG_ERR_NOMEM;
-        free(dir);
-    }
+    if (s == CG_OK) s = make_parent_dir(out);
     if (s == CG_OK) s = cg_mrc_writer_open(&w, out, D2, D2, (float)apix2, prov);
     if (s == CG_OK) s = resample_all(&src, n, D, D2, w);
     if (s == CG_OK) {
