@@ -64,17 +64,37 @@ void cg_mri_complete(float *kspace, const uint8_t *m, int D) {
     }
 }
 
-cg_status cg_mri_forward(float *kspace, const float *img, int D) {
+/* The 2D real FFT plan and its two buffers that the forward and adjoint transforms use. */
+typedef struct {
+    cg_fft_plan *p;
+    float *xs;
+    cg_complex *F;
+} mri_fft;
+
+static cg_status mri_fft_open(mri_fft *m, int D, const char *what) {
+    *m = (mri_fft){0};
     if (D < 2 || D % 2) return cg_error(CG_ERR_ARG, "MRI: box %d must be even", D);
-    int dims[2] = {D, D}, H = D / 2 + 1, h = D / 2;
-    cg_fft_plan *p = NULL;
-    cg_status s = cg_fft_plan_create(&p, 2, dims);
+    int dims[2] = {D, D};
+    cg_status s = cg_fft_plan_create(&m->p, 2, dims);
     if (s) return s;
-    float *xs = cg_fft_alloc_real((size_t)D * D);
-    cg_complex *F = cg_fft_alloc_complex((size_t)D * H);
-    if (!xs || !F) {
-        s = cg_error(CG_ERR_NOMEM, "MRI forward buffers (%d^2)", D);
-    } else {
+    m->xs = cg_fft_alloc_real((size_t)D * D);
+    m->F = cg_fft_alloc_complex((size_t)D * (D / 2 + 1));
+    return m->xs && m->F ? CG_OK : cg_error(CG_ERR_NOMEM, "MRI %s buffers (%d^2)", what, D);
+}
+
+static void mri_fft_close(mri_fft *m) {
+    cg_fft_free(m->xs), cg_fft_free(m->F);
+    cg_fft_plan_destroy(m->p);
+}
+
+cg_status cg_mri_forward(float *kspace, const float *img, int D) {
+    mri_fft m;
+    cg_status s = mri_fft_open(&m, D, "forward");
+    if (s == CG_OK) {
+        const int H = D / 2 + 1, h = D / 2;
+        float *xs = m.xs;
+        cg_complex *F = m.F;
+        cg_fft_plan *p = m.p;
         cg_circshift_3d(xs, img, 1, D, D, 0, -h, -h); /* physical origin D/2 -> index 0 */
         cg_fft_forward(p, xs, F);
         for (int ky = -h; ky < h; ky++)
@@ -86,22 +106,17 @@ cg_status cg_mri_forward(float *kspace, const float *img, int D) {
                 o[0] = crealf(v) / D, o[1] = cimagf(v) / D;
             }
     }
-    cg_fft_free(xs), cg_fft_free(F);
-    cg_fft_plan_destroy(p);
+    mri_fft_close(&m);
     return s;
 }
 
 cg_status cg_mri_adjoint(float *img, const float *kspace, int D) {
-    if (D < 2 || D % 2) return cg_error(CG_ERR_ARG, "MRI: box %d must be even", D);
-    int dims[2] = {D, D}, H = D / 2 + 1, h = D / 2;
-    cg_fft_plan *p = NULL;
-    cg_status s = cg_fft_plan_create(&p, 2, dims);
-    if (s) return s;
-    float *xs = cg_fft_alloc_real((size_t)D * D);
-    cg_complex *F = cg_fft_alloc_complex((size_t)D * H);
-    if (!xs || !F) {
-        s = cg_error(CG_ERR_NOMEM, "MRI adjoint buffers (%d^2)", D);
-    } else {
+    mri_fft m;
+    cg_status s = mri_fft_open(&m, D, "adjoint");
+    if (s == CG_OK) {
+        const int H = D / 2 + 1, h = D / 2;
+        float *xs = m.xs;
+        cg_complex *F = m.F;
         /* Re(F^H K) = F^H of the Hermitian part (K(k) + conj K(-k)) / 2, which c2r takes exactly */
         for (int iy = 0; iy < D; iy++)
             for (int kx = 0; kx < H; kx++) {
@@ -111,11 +126,10 @@ cg_status cg_mri_adjoint(float *img, const float *kspace, int D) {
                 const float *b = kspace + 2 * ((size_t)(my + h) * D + (mx + h));
                 F[(size_t)iy * H + kx] = (0.5f * (a[0] + b[0]) + I * 0.5f * (a[1] - b[1])) * (float)D;
             }
-        cg_fft_inverse(p, F, xs);
+        cg_fft_inverse(m.p, F, xs);
         cg_circshift_3d(img, xs, 1, D, D, 0, h, h);
     }
-    cg_fft_free(xs), cg_fft_free(F);
-    cg_fft_plan_destroy(p);
+    mri_fft_close(&m);
     return s;
 }
 
