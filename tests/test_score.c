@@ -18,6 +18,8 @@
  *     small; and at s = 1 it pulls a noisy copy closer to the image than the noise was.
  *  6. The radial power spectrum used to compare samples with data is flat and equal to the
  *     variance for white noise (within 10% per shell).
+ *  7. The training learning-rate schedule: linear warm-up, constant until the decay start, then
+ *     cosine / linear to lr_min at the last step, equal to the formulas written out here.
  */
 #include <math.h>
 
@@ -55,6 +57,34 @@ static void test_schedule(void) {
     CHECK(t[N] == 0);
     CHECK_MSG(worst < 1e-12, "schedule relative error %.3g", worst);
     printf("schedule: 18 steps, 80 .. 0.002, max relative error vs Eq. 5 %.2e\n", worst);
+}
+
+static void test_lr_schedule(void) {
+    cg_score_train_config tc;
+    cg_score_train_defaults(&tc);
+    tc.steps = 1000, tc.lr = 2e-3f, tc.warmup = 100, tc.lr_min = 1e-5f, tc.decay_start = 600;
+    double worst = 0;
+    for (int d = CG_NN_LR_CONSTANT; d <= CG_NN_LR_COSINE; d++) {
+        tc.lr_decay = d;
+        for (int64_t k = 0; k <= tc.steps; k++) {
+            double want = 2e-3;
+            if (k < 100) want = 2e-3 * (double)(k + 1) / 100;
+            else if (k >= 600 && d != CG_NN_LR_CONSTANT) {
+                double p = (double)(k - 600) / 400;
+                double f = d == CG_NN_LR_LINEAR ? 1 - p : 0.5 * (1 + cos(M_PI * p));
+                want = 1e-5 + (2e-3 - 1e-5) * f;
+            }
+            worst = fmax(worst, fabs(cg_score_lr_at(&tc, k) - want) / want);
+        }
+    }
+    CHECK_MSG(worst < 1e-6, "learning-rate schedule relative error %.3g", worst);
+    tc.lr_decay = CG_NN_LR_COSINE;
+    CHECK_CLOSE(cg_score_lr_at(&tc, 599), 2e-3, 0, 1e-6); /* float */
+    CHECK_CLOSE(cg_score_lr_at(&tc, 1000), 1e-5, 0, 1e-6);
+    tc.decay_start = 0; /* decay starts right after the warm-up */
+    CHECK_CLOSE(cg_score_lr_at(&tc, 100), 2e-3, 0, 1e-6);
+    CHECK(cg_score_lr_at(&tc, 101) < cg_score_lr_at(&tc, 100));
+    printf("lr schedule: warm-up, constant, linear/cosine decay to lr_min; max relative error %.2e\n", worst);
 }
 
 static cg_score_config tiny_config(int D) {
@@ -277,5 +307,6 @@ int main(void) {
     test_ctf_identity_view();
     test_identity();
     test_radial_power();
+    test_lr_schedule();
     return cg_test_finish();
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Score models end to end on a tiny clean `lids` dataset (32^2, no CTF, no noise, no shifts):
 #  1. train-denoiser: 40 steps in one run and 20 + 20 with --resume give byte-identical
-#     checkpoints (same seed, same thread count); the loss file has 40 finite entries.
+#     checkpoints (same seed, same thread count); the loss file has 40 finite entries; resuming
+#     the finished run trains nothing and leaves train.json as it was; --lr-decay is recorded
+#     in train.json and an unknown decay is a usage error.
 #  2. sample: 4 images, MRCS + PNG (signature checked), same seed -> same bytes; --churn runs;
 #     --compare writes the radial power spectrum table (D/2 + 1 shells) and plot.
 #  3. sds on image 0 (100 steps, 4 views, t = 0.5) with a denoiser trained 300 steps: the FSC
@@ -38,6 +40,17 @@ if cmp -s a/denoiser.ckpt b/denoiser.ckpt; then echo "resume: checkpoints identi
 nl=$(grep -vc '^#' a/train_loss.tsv || true)
 nlb=$(grep -v '^#' b/train_loss.tsv | awk '$2 == $2 + 0' | wc -l)
 if [ "$nl" != 40 ] || [ "$nlb" != 40 ]; then echo "FAIL loss file: $nl / $nlb rows, want 40"; fail=1; fi
+# resuming a finished run trains nothing and keeps the record (train.json) of the run that did
+cp b/train.json b_train.json
+"$B" train-denoiser sim/clean.mrcs --out b --steps 40 --resume $TR | grep -q "nothing trained" \
+    || { echo "FAIL resume of a finished run: no 'nothing trained' message"; fail=1; }
+cmp -s b/train.json b_train.json || { echo "FAIL resume of a finished run rewrote train.json"; fail=1; }
+# a learning-rate decay is recorded; a bad decay name is a usage error
+"$B" train-denoiser sim/clean.mrcs --out c --steps 20 --lr-decay cosine --decay-start 10 --lr-min 1e-4 $TR > /dev/null
+grep -q '"lr_decay": "cosine", "lr_min": 0.0001, "decay_start": 10' c/train.json \
+    || { echo "FAIL --lr-decay not recorded in train.json"; fail=1; }
+rc=0; "$B" train-denoiser sim/clean.mrcs --out e --lr-decay exp $TR > /dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || { echo "FAIL --lr-decay exp: exit $rc, want 2 (usage error)"; fail=1; }
 
 # 2. sampler outputs
 "$B" sample a --n 4 --steps 6 --seed 5 --out s1.mrcs -j 1 -q > /dev/null

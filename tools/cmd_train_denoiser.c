@@ -9,6 +9,8 @@
 #include "cryogen/mrc.h"
 #include "cryogen/score.h"
 
+static const char *const decay_names[] = {"constant", "linear", "cosine"}; /* cg_nn_lr_decay order */
+
 static cg_status write_json(const char *dir, const cg_score_config *c, const cg_score_train_config *t, const char *images,
                             int64_t n, const cg_score_train_result *r) {
     char *path = cg_path_join(dir, "train.json"), prov[256];
@@ -24,10 +26,12 @@ static cg_status write_json(const char *dir, const cg_score_config *c, const cg_
                    "\"mask_radius_px\": %g},\n",
                 c->D, c->levels, c->base_channels, c->ch_mult[0], c->ch_mult[1], c->ch_mult[2], c->ch_mult[3], c->emb_dim,
                 c->groups, c->sigma_data, c->img_mean, c->img_std, c->mask_radius_px);
-        fprintf(f, "  \"training\": {\"steps\": %lld, \"batch\": %d, \"lr\": %g, \"warmup\": %lld, \"ema_decay\": %g, "
+        fprintf(f, "  \"training\": {\"steps\": %lld, \"batch\": %d, \"lr\": %g, \"warmup\": %lld, \"lr_decay\": \"%s\", "
+                   "\"lr_min\": %g, \"decay_start\": %lld, \"ema_decay\": %g, "
                    "\"p_mean\": %g, \"p_std\": %g, \"shift_px\": %d, \"dihedral\": %d, \"seed\": %llu},\n",
-                (long long)t->steps, t->batch, t->lr, (long long)t->warmup, t->ema_decay, t->p_mean, t->p_std, t->shift_px,
-                t->dihedral, (unsigned long long)t->seed);
+                (long long)t->steps, t->batch, t->lr, (long long)t->warmup, decay_names[t->lr_decay], t->lr_min,
+                (long long)t->decay_start, t->ema_decay, t->p_mean, t->p_std, t->shift_px, t->dihedral,
+                (unsigned long long)t->seed);
         fprintf(f, "  \"result\": {\"start_step\": %lld, \"end_step\": %lld, \"mean_loss_last_50\": %.6g, "
                    "\"images_per_s\": %.3f, \"wall_s\": %.3f}\n}\n",
                 (long long)r->start_step, (long long)r->end_step, r->last_loss, r->images_per_s, r->wall_s);
@@ -42,7 +46,8 @@ static int run(int argc, char **argv) {
     cg_score_train_config tc;
     cg_score_train_defaults(&tc);
     int levels = 3, base = 16, no_dihedral = 0, resume = 0, emb = 32, groups = 4;
-    double lr = tc.lr, ema = tc.ema_decay, mask = -1;
+    double lr = tc.lr, ema = tc.ema_decay, mask = -1, lr_min = 0;
+    const char *decay = "constant";
     int64_t nmax = 0;
     const cg_opt opts[] = {
         {"out", 'o', CG_OPT_STRING, &out, "DIR", "output folder (created)"},
@@ -50,6 +55,9 @@ static int run(int argc, char **argv) {
         {"batch", 0, CG_OPT_INT, &tc.batch, "B", "images per step"},
         {"lr", 0, CG_OPT_DOUBLE, &lr, "LR", "Adam learning rate"},
         {"warmup", 0, CG_OPT_INT64, &tc.warmup, "N", "linear learning-rate warm-up steps"},
+        {"lr-decay", 0, CG_OPT_STRING, &decay, "D", "learning-rate decay after --decay-start: constant, linear, cosine"},
+        {"lr-min", 0, CG_OPT_DOUBLE, &lr_min, "LR", "learning rate at the last step when decaying"},
+        {"decay-start", 0, CG_OPT_INT64, &tc.decay_start, "N", "step where the decay begins (0: after the warm-up)"},
         {"ema", 0, CG_OPT_DOUBLE, &ema, "DECAY", "EMA decay of the weights"},
         {"seed", 0, CG_OPT_U64, &tc.seed, "SEED", "random seed (weights, batches, noise)"},
         {"checkpoint-every", 0, CG_OPT_INT64, &tc.ckpt_every, "N", "write DIR/denoiser.ckpt every N steps (0: at the end)"},
@@ -71,13 +79,22 @@ static int run(int argc, char **argv) {
         "thread count give the same checkpoint bytes.",
         opts, 1, 1,
         "  cryogen train-denoiser sim/particles.mrcs --out den --steps 2000 --batch 16 -j 2\n"
-        "  cryogen train-denoiser sim/particles.mrcs --out den --steps 4000 --resume"};
+        "  cryogen train-denoiser sim/particles.mrcs --out den --steps 4000 --resume\n"
+        "  cryogen train-denoiser sim/particles.mrcs --out den --steps 6000 --resume --lr-decay cosine --decay-start 4000"};
     const char *pos[1];
     int npos, rc = cg_cli_parse(&spec, argc, argv, pos, &npos);
     if (rc >= 0) return rc;
     if (!out) return cg_cli_usage_error("train-denoiser", "--out DIR is required");
     if (tc.steps < 1 || tc.batch < 1 || !(lr > 0) || tc.shift_px < 0 || !(ema >= 0 && ema < 1))
         return cg_cli_usage_error("train-denoiser", "--steps, --batch, --lr must be positive, --shift-px >= 0, 0 <= --ema < 1");
+    tc.lr_decay = -1;
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(decay, decay_names[i])) tc.lr_decay = i;
+    if (tc.lr_decay < 0)
+        return cg_cli_usage_error("train-denoiser", "--lr-decay %s: use constant, linear or cosine", decay);
+    if (!(lr_min >= 0 && lr_min <= lr) || tc.decay_start < 0)
+        return cg_cli_usage_error("train-denoiser", "--lr-min must be in [0, --lr] and --decay-start >= 0");
+    tc.lr_min = (float)lr_min;
     tc.lr = (float)lr, tc.ema_decay = (float)ema, tc.dihedral = !no_dihedral, tc.resume = resume, tc.out_dir = out;
     cg_mrc_header h;
     float *images = NULL;
@@ -96,6 +113,13 @@ static int run(int argc, char **argv) {
     cg_score_train_result r;
     s = cg_score_config_check(&cfg);
     if (!s) s = cg_score_train(&cfg, &tc, images, n, &r);
+    if (!s && r.end_step <= r.start_step) {
+        /* resuming a finished run: nothing trained, keep the record of the run that did the work */
+        free(images);
+        printf("%s/denoiser.ckpt is already at step %lld (>= --steps %lld): nothing trained, train.json kept\n", out,
+               (long long)r.start_step, (long long)tc.steps);
+        return CG_EXIT_OK;
+    }
     if (!s || s == CG_ERR_INTERRUPTED) {
         /* the config actually used (normalisation from the data or the resumed checkpoint) */
         cg_score_net *net = NULL;

@@ -114,6 +114,9 @@ typedef struct {
     int batch;            /* images per step */
     float lr;             /* Adam learning rate (after a linear warm-up) */
     int64_t warmup;       /* warm-up steps */
+    int lr_decay;         /* cg_nn_lr_decay: CG_NN_LR_CONSTANT (default), _LINEAR or _COSINE */
+    float lr_min;         /* learning rate reached at the last step when decaying */
+    int64_t decay_start;  /* the decay runs from max(warmup, decay_start) to steps; constant before */
     float ema_decay;      /* EMA of the weights, e.g. 0.999 */
     float p_mean, p_std;  /* ln sigma ~ N(p_mean, p_std^2): -1.2, 1.2 */
     int shift_px;         /* integer translations in [-shift_px, shift_px] per axis (zero fill) */
@@ -124,6 +127,10 @@ typedef struct {
     int resume;           /* continue from DIR/denoiser.ckpt when it exists */
 } cg_score_train_config;
 void cg_score_train_defaults(cg_score_train_config *t);
+/* Learning rate of optimiser step `step` (0-based): linear warm-up over `warmup` steps, then
+ * constant until max(warmup, decay_start), then lr_decay from lr to lr_min at step `steps`. A
+ * function of the step alone, so a resumed run follows the same schedule. */
+float cg_score_lr_at(const cg_score_train_config *tc, int64_t step);
 
 typedef struct {
     int64_t start_step, end_step;

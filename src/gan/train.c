@@ -423,7 +423,7 @@ cg_status cg_gan_load(cg_gan *g, const char *dir) {
     if (!st) st = cg_nn_checkpoint_load(pc, cg_gan_critic_params(g->critic), &b, blob_bytes(g));
     if (st)
         cg_error_prefix(st, "resuming CryoGAN (mode (voxel or --manifold), box, batch, n-critic, critic shape, seed and "
-                            "the manifold generator's shape, latent and volumes per step must match): ");
+                            "the manifold generator's shape, latent and volumes per step must match)");
     free(pg), free(pc);
     return st;
 }

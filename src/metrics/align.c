@@ -454,7 +454,7 @@ cg_status cg_align_volumes(const float *ref, const float *mov, int N, double pix
     if (p.n_candidates > 64) p.n_candidates = 64;
     level L;
     cg_status st = level_create(&L, ref, mov, N, Mc, rc);
-    if (st) return cg_error_prefix(st, "alignment (coarse level): ");
+    if (st) return cg_error_prefix(st, "alignment (coarse level)");
     double t0 = cg_time_s();
     st = global_search(&L, &p, cand, &nc);
     CG_DEBUG("alignment: global search of %d rotations x %d hands on %d^3 (band %.1f shells): %.2f s",

@@ -35,7 +35,7 @@ cg_status cg_recon_accum_create(cg_recon_accum **out, int D, int nhalves) {
         cg_status st = cg__grid_create(&a->grid[h], D);
         if (st) {
             cg_recon_accum_destroy(a);
-            return cg_error_prefix(st, "reconstruction accumulator: ");
+            return cg_error_prefix(st, "reconstruction accumulator");
         }
     }
     *out = a;

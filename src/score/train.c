@@ -134,13 +134,22 @@ static cg_status setup(cg_score_net **netp, cg_score_config *cfg, const cg_score
     return s;
 }
 
+float cg_score_lr_at(const cg_score_train_config *tc, int64_t step) {
+    int64_t warm = tc->warmup > 0 ? tc->warmup : 0, start = tc->decay_start > warm ? tc->decay_start : warm;
+    cg_nn_lr_schedule s = {tc->lr, tc->lr, warm, tc->steps, CG_NN_LR_CONSTANT};
+    if (tc->lr_decay == CG_NN_LR_CONSTANT || step < start) return cg_nn_lr_at(&s, step);
+    s.min_lr = tc->lr_min, s.warmup_steps = start, s.decay = (cg_nn_lr_decay)tc->lr_decay;
+    return cg_nn_lr_at(&s, step);
+}
+
 cg_status cg_score_train(const cg_score_config *model_cfg, const cg_score_train_config *tc, const float *images,
                          int64_t n, cg_score_train_result *res) {
     memset(res, 0, sizeof *res);
     if (n < 1 || tc->batch < 1 || tc->steps < 1 || !(tc->lr > 0) || tc->shift_px < 0 || !tc->out_dir ||
-        !(tc->ema_decay >= 0 && tc->ema_decay < 1))
+        !(tc->ema_decay >= 0 && tc->ema_decay < 1) || tc->lr_decay < CG_NN_LR_CONSTANT ||
+        tc->lr_decay > CG_NN_LR_COSINE || !(tc->lr_min >= 0 && tc->lr_min <= tc->lr) || tc->decay_start < 0)
         return cg_error(CG_ERR_ARG, "train-denoiser: need images, batch >= 1, steps >= 1, lr > 0, shift >= 0, "
-                                    "0 <= EMA decay < 1 and an output folder");
+                                    "0 <= EMA decay < 1, 0 <= lr_min <= lr, decay_start >= 0 and an output folder");
     cg_score_config cfg = *model_cfg;
     cg_status s = cg_mkdir_p(tc->out_dir);
     if (s) return s;
@@ -160,7 +169,6 @@ cg_status cg_score_train(const cg_score_config *model_cfg, const cg_score_train_
     if (start > 0) read_losses(tc->out_dir, losses, tc->steps);
     res->start_step = start;
     cg_nn_adam_config opt = cg_nn_adam_defaults();
-    cg_nn_lr_schedule sched = {tc->lr, tc->lr, tc->warmup > 0 ? tc->warmup : 0, tc->steps, CG_NN_LR_CONSTANT};
     char label[96];
     snprintf(label, sizeof label, "train-denoiser");
     cg_progress prog;
@@ -187,7 +195,7 @@ cg_status cg_score_train(const cg_score_config *model_cfg, const cg_score_train_
             s = cg_error(CG_ERR_RANGE, "train-denoiser: loss is %g at step %lld; lower --lr", L, (long long)step);
             break;
         }
-        cg_nn_adam_step(P, &opt, cg_nn_lr_at(&sched, step));
+        cg_nn_adam_step(P, &opt, cg_score_lr_at(tc, step));
         cg_nn_ema_update(P, tc->ema_decay);
         losses[step] = L;
         snprintf(label, sizeof label, "train-denoiser step %lld loss %.4f", (long long)step + 1, L);
