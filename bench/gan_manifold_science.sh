@@ -4,6 +4,7 @@
 # Usage: bench/gan_manifold_science.sh CRYOGEN_BIN WORKDIR discrete|morph [SEGMENT_ENDS...]
 # Segments resume exactly (--load); after each, the path's clusters.json and fsc_matrix.tsv are kept
 # as clusters_STEP.json / fsc_matrix_STEP.tsv. Evaluate with bench/gan_manifold_eval.py.
+# Environment: SCALE, LRGEN, LP, RAMP, VPS (volumes per step, default 8), RUN (output folder).
 set -eu
 B=$1; W=$2; KIND=$3; shift 3
 ENDS=${*:-"150 300 500 700 900"}
@@ -20,7 +21,7 @@ else
   DATA=morph/particles.star
 fi
 PTS=21; [ "$KIND" = morph ] && PTS=11
-OPTS="--manifold --batch 32 --volumes-per-step 8 --gen-scale ${SCALE:-0.1} --lr-gen ${LRGEN:-1e-3} \
+OPTS="--manifold --batch 32 --volumes-per-step ${VPS:-8} --gen-scale ${SCALE:-0.1} --lr-gen ${LRGEN:-1e-3} \
       --lowpass-start-A ${LP:-30} --lowpass-ramp-steps ${RAMP:-400} --path-points $PTS --clusters 2 --seed 1 -j1 -q"
 OUT=${RUN:-mgan_$KIND}
 LOAD=""
