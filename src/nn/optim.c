@@ -58,21 +58,6 @@ void cg_nn_adam_step(cg_nn_params *p, const cg_nn_adam_config *c, float lr) {
     p->step++;
 }
 
-double cg_nn_l2_norm(const float *g, size_t n) {
-    double part[CG_NN_RED_CHUNKS];
-    size_t chunk = (n + CG_NN_RED_CHUNKS - 1) / CG_NN_RED_CHUNKS;
-    CG_NN_PARALLEL_FOR_IF(n >= CG_NN_PAR_MIN)
-    for (int c = 0; c < CG_NN_RED_CHUNKS; c++) {
-        size_t lo = (size_t)c * chunk, hi = lo + chunk < n ? lo + chunk : n;
-        double s = 0;
-        for (size_t i = lo; i < hi; i++) s += (double)g[i] * g[i];
-        part[c] = s;
-    }
-    double s = 0;
-    for (int c = 0; c < CG_NN_RED_CHUNKS; c++) s += part[c];
-    return sqrt(s);
-}
-
 double cg_nn_clip_grad_norm(cg_nn_params *p, double max_norm) {
     double norm = cg_nn_l2_norm(p->grad, p->count);
     double coef = max_norm / (norm + 1e-6);

@@ -3,6 +3,7 @@
  * sum each in double in index order, then add the chunk sums in chunk order: the result is
  * bitwise the same for any thread count. */
 #include <cblas.h>
+#include <math.h>
 #include <string.h>
 
 #include "cryogen/nn_layers.h"
@@ -20,20 +21,29 @@ void cg_nn_scale(float *x, float s, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
-double cg_nn_sum(const float *x, size_t n) {
+/* Deterministic chunked reduction: sum of x[i] (or of x[i]^2), in double, with a fixed
+ * chunking so the result does not depend on the thread count. */
+static double chunked_sum(const float *x, size_t n, int square) {
     double part[CG_NN_RED_CHUNKS];
     size_t chunk = (n + CG_NN_RED_CHUNKS - 1) / CG_NN_RED_CHUNKS;
     CG_NN_PARALLEL_FOR_IF(n >= CG_NN_PAR_MIN)
     for (int c = 0; c < CG_NN_RED_CHUNKS; c++) {
         size_t lo = (size_t)c * chunk, hi = lo + chunk < n ? lo + chunk : n;
         double s = 0;
-        for (size_t i = lo; i < hi; i++) s += x[i];
+        if (square)
+            for (size_t i = lo; i < hi; i++) s += (double)x[i] * x[i];
+        else
+            for (size_t i = lo; i < hi; i++) s += x[i];
         part[c] = s;
     }
     double s = 0;
     for (int c = 0; c < CG_NN_RED_CHUNKS; c++) s += part[c];
     return s;
 }
+
+double cg_nn_sum(const float *x, size_t n) { return chunked_sum(x, n, 0); }
+
+double cg_nn_l2_norm(const float *g, size_t n) { return sqrt(chunked_sum(g, n, 1)); }
 
 void cg_nn_colsum_acc(float *db, const float *g, int64_t n, int d) {
     enum { CB = 16 };
