@@ -64,8 +64,9 @@ typedef enum { CG_NN_LR_CONSTANT = 0, CG_NN_LR_LINEAR, CG_NN_LR_COSINE } cg_nn_l
 typedef struct {
     float base_lr, min_lr;
     int64_t warmup_steps; /* lr = base * (step+1)/warmup for step < warmup */
-    int64_t total_steps;  /* decay from base at step = warmup to min at step = total */
+    int64_t total_steps;  /* decay from base at step max(warmup, decay_start) to min at step = total */
     cg_nn_lr_decay decay;
+    int64_t decay_start;  /* constant base lr until here (0: the decay starts after the warm-up) */
 } cg_nn_lr_schedule;
 /* Learning rate for a 0-based step; constant min_lr after total_steps. */
 float cg_nn_lr_at(const cg_nn_lr_schedule *s, int64_t step);

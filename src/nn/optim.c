@@ -76,9 +76,10 @@ void cg_nn_ema_update(cg_nn_params *p, float decay) {
 
 float cg_nn_lr_at(const cg_nn_lr_schedule *s, int64_t step) {
     if (step < s->warmup_steps) return (float)((double)s->base_lr * (double)(step + 1) / (double)s->warmup_steps);
-    if (s->decay == CG_NN_LR_CONSTANT) return s->base_lr;
-    int64_t span = s->total_steps - s->warmup_steps;
-    double prog = span > 0 ? (double)(step - s->warmup_steps) / (double)span : 1.0;
+    int64_t start = s->decay_start > s->warmup_steps ? s->decay_start : s->warmup_steps;
+    if (s->decay == CG_NN_LR_CONSTANT || step < start) return s->base_lr;
+    int64_t span = s->total_steps - start;
+    double prog = span > 0 ? (double)(step - start) / (double)span : 1.0;
     if (prog > 1.0) prog = 1.0;
     double f = s->decay == CG_NN_LR_LINEAR ? 1.0 - prog : 0.5 * (1.0 + cos(M_PI * prog));
     return (float)(s->min_lr + ((double)s->base_lr - s->min_lr) * f);

@@ -135,10 +135,8 @@ static cg_status setup(cg_score_net **netp, cg_score_config *cfg, const cg_score
 }
 
 float cg_score_lr_at(const cg_score_train_config *tc, int64_t step) {
-    int64_t warm = tc->warmup > 0 ? tc->warmup : 0, start = tc->decay_start > warm ? tc->decay_start : warm;
-    cg_nn_lr_schedule s = {tc->lr, tc->lr, warm, tc->steps, CG_NN_LR_CONSTANT};
-    if (tc->lr_decay == CG_NN_LR_CONSTANT || step < start) return cg_nn_lr_at(&s, step);
-    s.min_lr = tc->lr_min, s.warmup_steps = start, s.decay = (cg_nn_lr_decay)tc->lr_decay;
+    cg_nn_lr_schedule s = {tc->lr, tc->lr_min, tc->warmup > 0 ? tc->warmup : 0, tc->steps,
+                           (cg_nn_lr_decay)tc->lr_decay, tc->decay_start};
     return cg_nn_lr_at(&s, step);
 }
 
