@@ -129,8 +129,8 @@ typedef struct {
 void cg_score_train_defaults(cg_score_train_config *t);
 /* Learning rate of optimiser step `step` (0-based): linear warm-up over `warmup` steps, then
  * constant until max(warmup, decay_start), then lr_decay from lr to lr_min at step `steps`
- * (cg_nn_lr_at with those fields). A
- * function of the step alone, so a resumed run follows the same schedule. */
+ * (cg_nn_lr_at with those fields). A function of the step alone, so a resumed run follows
+ * the same schedule. */
 float cg_score_lr_at(const cg_score_train_config *tc, int64_t step);
 
 typedef struct {
