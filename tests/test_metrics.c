@@ -272,7 +272,7 @@ static void test_svg(void) {
     cg_plot_viridis(1, col);
     CHECK(!strcmp(col, "#fde725"));
     double x[5] = {0, 0.1, 0.2, 0.3, 0.4}, y[5] = {1, 0.9, NAN, 0.3, 0.1};
-    cg_plot_series s = {"FSC <&>", x, y, 5, NULL, 0};
+    cg_plot_series s = {.label = "FSC <&>", .x = x, .y = y, .n = 5};
     cg_plot_hline hl = {0.143, "0.143", NULL};
     cg_line_plot p = {.title = "t", .xlabel = "1/A", .ylabel = "FSC", .series = &s, .nseries = 1, .hlines = &hl,
                       .nhlines = 1, .x2_kind = CG_PLOT_X2_RECIPROCAL, .x2label = "A", .ymin = 0, .ymax = 1};

@@ -51,8 +51,7 @@ static cg_status write_gt_volumes(const char *dir, const cg_conf_spec *spec, con
     double c[3];
     cg_conf_centre(m, c);
     cg_outfile list = {0};
-    char *lp = s ? NULL : cg_path_join(vd, "params.txt");
-    if (!s) s = lp ? cg_outfile_open(&list, lp) : CG_ERR_NOMEM;
+    if (!s) s = cg_outfile_open_in(&list, vd, "params.txt");
     if (!s) fprintf(list.fp, "# %s\n# volume  parameter%s\n", prov, dim == 2 ? "_1  parameter_2" : "");
     for (int i = 0; !s && i < k; i++) {
         int64_t n;
@@ -72,7 +71,7 @@ static cg_status write_gt_volumes(const char *dir, const cg_conf_spec *spec, con
     }
     if (!s) s = cg_outfile_commit(&list);
     else cg_outfile_abort(&list);
-    free(p), free(vd), free(vol), free(at), free(lp);
+    free(p), free(vd), free(vol), free(at);
     return s;
 }
 

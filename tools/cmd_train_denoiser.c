@@ -13,10 +13,9 @@ static const char *const decay_names[] = {"constant", "linear", "cosine"}; /* cg
 
 static cg_status write_json(const char *dir, const cg_score_config *c, const cg_score_train_config *t, const char *images,
                             int64_t n, const cg_score_train_result *r) {
-    char *path = cg_path_join(dir, "train.json"), prov[256];
-    if (!path) return CG_ERR_NOMEM;
+    char prov[256];
     cg_outfile o;
-    cg_status s = cg_outfile_open(&o, path);
+    cg_status s = cg_outfile_open_in(&o, dir, "train.json");
     if (!s) {
         FILE *f = o.fp;
         fprintf(f, "{\n  \"command\": \"train-denoiser\",\n  \"provenance\": \"%s\",\n", cg_provenance(prov, sizeof prov, t->seed));
@@ -37,7 +36,6 @@ static cg_status write_json(const char *dir, const cg_score_config *c, const cg_
                 (long long)r->start_step, (long long)r->end_step, r->last_loss, r->images_per_s, r->wall_s);
         s = cg_outfile_commit(&o);
     }
-    free(path);
     return s;
 }
 

@@ -135,6 +135,8 @@ typedef struct {
     char *tmp_path; /* path.tmp-<pid>-<n> */
 } cg_outfile;
 cg_status cg_outfile_open(cg_outfile *o, const char *path);
+/* cg_outfile_open of DIR/NAME. */
+cg_status cg_outfile_open_in(cg_outfile *o, const char *dir, const char *name);
 cg_status cg_outfile_commit(cg_outfile *o); /* fflush + fclose + rename; aborts on error */
 void cg_outfile_abort(cg_outfile *o);       /* safe on a zeroed or closed struct */
 /* Create a directory (and parents) if missing. */

@@ -38,6 +38,15 @@ cg_status cg_outfile_open(cg_outfile *o, const char *path) {
     return CG_OK;
 }
 
+cg_status cg_outfile_open_in(cg_outfile *o, const char *dir, const char *name) {
+    memset(o, 0, sizeof *o);
+    char *path = cg_path_join(dir, name);
+    if (!path) return cg_error(CG_ERR_NOMEM, "output path %s/%s", dir ? dir : "", name ? name : "");
+    cg_status s = cg_outfile_open(o, path);
+    free(path);
+    return s;
+}
+
 cg_status cg_outfile_commit(cg_outfile *o) {
     if (!o->fp) return cg_error(CG_ERR_INTERNAL, "%s: commit of a file that is not open", o->path ? o->path : "?");
     int bad = ferror(o->fp) != 0;

@@ -68,10 +68,8 @@ static cg_status save_state(const char *dir, cg_score_net *net, const double *lo
                                         cg_score_net_config(net), sizeof(cg_score_config));
     free(path);
     if (s) return s;
-    path = cg_path_join(dir, "train_loss.tsv");
-    if (!path) return CG_ERR_NOMEM;
     cg_outfile o;
-    s = cg_outfile_open(&o, path);
+    s = cg_outfile_open_in(&o, dir, "train_loss.tsv");
     if (!s) {
         char prov[256];
         fprintf(o.fp, "# %s\n# step\tloss (EDM-weighted, per item mean over the batch)\n",
@@ -79,7 +77,6 @@ static cg_status save_state(const char *dir, cg_score_net *net, const double *lo
         for (int64_t i = 0; i < nloss; i++) fprintf(o.fp, "%lld\t%.6g\n", (long long)i, losses[i]);
         s = cg_outfile_commit(&o);
     }
-    free(path);
     return s;
 }
 

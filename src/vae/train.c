@@ -103,11 +103,8 @@ static cg_status write_matrix(const char *path, const float *x, int64_t n, int d
 }
 
 static cg_status write_twins(const char *dir, const int64_t *twin, int64_t n, uint64_t seed) {
-    char *path = cg_path_join(dir, "twins.txt");
-    if (!path) return CG_ERR_NOMEM;
     cg_outfile o;
-    cg_status s = cg_outfile_open(&o, path);
-    free(path);
+    cg_status s = cg_outfile_open_in(&o, dir, "twins.txt");
     if (s) return s;
     char prov[256];
     fprintf(o.fp, "# %s; --encoder-input permuted: per particle (file order), the 0-based index of the particle whose "
@@ -117,11 +114,8 @@ static cg_status write_twins(const char *dir, const int64_t *twin, int64_t n, ui
 }
 
 static cg_status write_history(const char *dir, const cg_vae_state *st) {
-    char *path = cg_path_join(dir, "loss.txt");
-    if (!path) return CG_ERR_NOMEM;
     cg_outfile o;
-    cg_status s = cg_outfile_open(&o, path);
-    free(path);
+    cg_status s = cg_outfile_open_in(&o, dir, "loss.txt");
     if (s) return s;
     char prov[256];
     fprintf(o.fp, "# %s\n# epoch mean_loss mean_mse mean_kl (mean over the epoch's minibatches, weighted by size)\n",
