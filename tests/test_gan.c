@@ -375,9 +375,9 @@ static void test_mgen_grad(void) {
 }
 
 /* 5b: generator loss through critic and simulator, in the network's parameters. */
-static void test_manifold_grad(const toy *T) {
+static void test_manifold_grad(const toy *T, float diversity_weight) {
     cg_gan_config cfg = cg_gan_config_default();
-    cfg.batch = 6, cfg.critic.channels = 4, cfg.manifold = 1, cfg.n_vol = 3;
+    cfg.batch = 6, cfg.critic.channels = 4, cfg.manifold = 1, cfg.n_vol = 3, cfg.diversity_weight = diversity_weight;
     cfg.gen.zdim = 3, cfg.gen.channels = 8, cfg.gen.scale = 2, cfg.seed = 11;
     cg_gan *g;
     CHECK_OK(cg_gan_create(&g, &cfg, &T->data));
@@ -406,10 +406,46 @@ static void test_manifold_grad(const toy *T) {
             CHECK_MSG(r <= 1, "%s[%zu]: gradient off (err/tol %.3f)", Tn->name, idx - Tn->offset, r);
         }
     CHECK(skipped * 2 <= checked);
-    printf("manifold generator loss gradient through the simulator: loss %.6g, %d parameters (%d at kinks: one-sided), worst "
-           "err/tol %.3f, max |grad| %.4g\n", loss, checked, skipped, worst, gmax);
+    printf("manifold generator loss gradient through the simulator (mode-seeking weight %g): loss %.6g, %d parameters (%d at kinks: one-sided), worst "
+           "err/tol %.3f, max |grad| %.4g\n", diversity_weight, loss, checked, skipped, worst, gmax);
     free(grad), free(tmp);
     cg_gan_destroy(g);
+}
+
+/* 5c: the mode-seeking term's volume gradient against central differences; an unpaired last
+ * volume gets none; identical latents contribute nothing. */
+static void test_diversity(void) {
+    const int nv = 3, zd = 4;
+    const size_t D3 = 5 * 5 * 5;
+    float *v = malloc(nv * D3 * sizeof(float)), *gv = calloc(nv * D3, sizeof(float));
+    float z[12];
+    for (size_t i = 0; i < nv * D3; i++) v[i] = (float)(0.5 + 0.4 * sin(1.7 * (double)i * (double)i + 0.3));
+    for (int k = 0; k < nv * zd; k++) z[k] = (float)cos(2.1 * k);
+    const double W = 0.01, scale = 0.5;
+    double rho;
+    const double L0 = cg_gan_diversity(v, z, nv, D3, zd, scale, W, &rho, gv);
+    CHECK(L0 > 0 && rho > 0);
+    CHECK_MSG(fabs(L0 - W / (rho + 1e-5)) < 1e-9 * L0, "L_div %g != W/(rho+eps) %g", L0, W / (rho + 1e-5));
+    double worst = 0, gmax = 0;
+    for (size_t i = 0; i < 2 * D3; i++) gmax = fmax(gmax, fabs(gv[i]));
+    for (size_t i = 2 * D3; i < 3 * D3; i++) CHECK(gv[i] == 0);
+    for (size_t i = 0; i < 2 * D3; i += 7) {
+        const float x0 = v[i], h = 1.0f / 4096; /* exact in float near x0 */
+        double L[3];
+        for (int k = 0; k < 3; k += 2) {
+            v[i] = x0 + (k - 1) * h;
+            L[k] = cg_gan_diversity(v, z, nv, D3, zd, scale, W, NULL, NULL);
+        }
+        v[i] = x0, L[1] = L0;
+        int kink;
+        double r = fd_ratio(gv[i], L, h, 1e-3 * gmax, 1e-2, &kink);
+        worst = fmax(worst, r);
+        CHECK_MSG(r <= 1, "diversity gradient at voxel %zu off (err/tol %.3f)", i, r);
+    }
+    memcpy(z + zd, z, zd * sizeof(float)); /* pair (0, 1) with equal latents: skipped */
+    CHECK(cg_gan_diversity(v, z, nv, D3, zd, scale, W, &rho, NULL) == 0 && rho == 0);
+    printf("mode-seeking term: L_div %.5g, rho %.4g, gradient worst err/tol %.3f\n", L0, W / L0 - 1e-5, worst);
+    free(v), free(gv);
 }
 
 static void test_path_clusters(void) {
@@ -452,7 +488,9 @@ int main(void) {
     make_toy(&T, 400);
     test_generator_grad(&T);
     test_mgen_grad();
-    test_manifold_grad(&T);
+    test_manifold_grad(&T, 0);
+    test_diversity();
+    test_manifold_grad(&T, 1e-4f);
     test_path_clusters();
     test_training(&T);
     free_toy(&T);

@@ -5,7 +5,8 @@
 # byte-identical volumes; -j1 and -j2 give the same bytes; a missing --out is a usage error.
 # --manifold (Multi-CryoGAN): path volumes, FSC matrix (TSV, SVG), clusters.json, index.html and
 # per-epoch snapshots exist; 4 steps (-j2) == 2 + 2 resumed (-j1) byte for byte; a voxel checkpoint
-# is refused by --manifold with a message; a bad --latent is a usage error.
+# is refused by --manifold with a message; a bad --latent is a usage error; --diversity-weight
+# (mode seeking) runs and logs rho, and without --manifold is a usage error.
 set -u
 BIN=${CG_BIN:-./cryogen}
 TMP=${CG_TEST_TMP:-/tmp}/train_gan_cli
@@ -57,5 +58,11 @@ check "[ $? -ne 0 ] && grep -q 'manifold' $TMP/x.txt" "a voxel checkpoint is ref
 check "[ $? -eq 2 ]" "bad --latent is a usage error"
 "$BIN" train-gan "$S" --out "$TMP/g" --steps 2 $MOPTS --latent gaussian -j1 > /dev/null
 check "[ $? -eq 0 ] && grep -q '\"latent\": \"gaussian\"' $TMP/g/clusters.json" "--latent gaussian runs"
+"$BIN" train-gan "$S" --out "$TMP/d" --steps 2 $MOPTS --diversity-weight 0.01 -j1 > /dev/null
+check "[ $? -eq 0 ] && grep -q '\"diversity_weight\": 0.01' $TMP/d/run.json" "--diversity-weight runs, recorded in run.json"
+check "awk -F'\t' 'NR == 1 { ok = \$6 == \"diversity_rho\" } NR > 1 && !(\$6 > 0) { ok = 0 } END { exit !ok }' $TMP/d/train_log.tsv" \
+  "train_log.tsv has a positive diversity_rho column"
+"$BIN" train-gan "$S" --out "$TMP/e" --steps 2 --diversity-weight 0.01 -q > "$TMP/e.txt" 2>&1
+check "[ $? -eq 2 ] && grep -q 'with --manifold' $TMP/e.txt && [ ! -e $TMP/e ]" "--diversity-weight without --manifold: usage error, nothing written"
 [ $fail -eq 0 ] && echo "train-gan CLI: all checks passed"
 exit $fail

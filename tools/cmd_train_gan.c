@@ -22,7 +22,7 @@
 
 typedef struct {
     const char *out, *load, *latent;
-    double gen_scale, epochs, lowpass_start_A, lowpass_ramp, noise_sd, lr_gen, lr_critic, gp_weight;
+    double gen_scale, diversity, epochs, lowpass_start_A, lowpass_ramp, noise_sd, lr_gen, lr_critic, gp_weight;
     int64_t steps, max_particles, ramp_steps;
     int batch, n_critic, channels, no_ctf;
     int manifold, zdim, gen_channels, n_vol, path_points, clusters;
@@ -192,26 +192,21 @@ static cg_status write_path(const char *dir, cg_gan *g, const tg_data *d, const 
 }
 
 static cg_status write_log(const char *dir, const cg_gan_stats *log, int64_t n) {
-    char *path = cg_path_join(dir, "train_log.tsv");
-    if (!path) return cg_error(CG_ERR_NOMEM, "path");
     cg_outfile f;
-    cg_status st = cg_outfile_open(&f, path);
-    free(path);
+    cg_status st = cg_outfile_open_in(&f, dir, "train_log.tsv");
     if (st) return st;
-    fprintf(f.fp, "step\tw_estimate\tgradient_penalty\tgenerator_loss\tlowpass_A\n");
+    fprintf(f.fp, "step\tw_estimate\tgradient_penalty\tgenerator_loss\tlowpass_A\tdiversity_rho\n");
     for (int64_t i = 0; i < n; i++)
-        fprintf(f.fp, "%lld\t%.6g\t%.6g\t%.6g\t%.3f\n", (long long)log[i].gen_step, log[i].w_estimate, log[i].gp,
-                log[i].gen_loss, log[i].lowpass_A);
+        fprintf(f.fp, "%lld\t%.6g\t%.6g\t%.6g\t%.3f\t%.6g\n", (long long)log[i].gen_step, log[i].w_estimate, log[i].gp,
+                log[i].gen_loss, log[i].lowpass_A, log[i].diversity);
     return cg_outfile_commit(&f);
 }
 
 static cg_status write_run_json(const char *dir, const char *star, const tg_opts *o, const cg_gan *g,
                                 const tg_data *d, int64_t first, int64_t total, double wall, double cpu) {
-    char *path = cg_path_join(dir, "run.json"), prov[256];
-    if (!path) return cg_error(CG_ERR_NOMEM, "path");
+    char prov[256];
     cg_outfile f;
-    cg_status st = cg_outfile_open(&f, path);
-    free(path);
+    cg_status st = cg_outfile_open_in(&f, dir, "run.json");
     if (st) return st;
     const cg_gan_config *c = cg_gan_get_config(g);
     const int64_t imgs = (total - first) * (int64_t)c->batch * (2 * c->n_critic + 1);
@@ -230,8 +225,9 @@ static cg_status write_run_json(const char *dir, const char *star, const tg_opts
             c->lowpass_start_A, (long long)c->ramp_steps);
     if (c->manifold)
         fprintf(f.fp, "  \"manifold\": {\"latent\": \"%s\", \"zdim\": %d, \"channels\": %d, \"volumes_per_step\": %d, "
-                      "\"scale\": %g, \"path_points\": %d, \"clusters\": %d},\n",
-                o->latent, c->gen.zdim, c->gen.channels, c->n_vol, c->gen.scale, o->path_points, o->clusters);
+                      "\"scale\": %g, \"diversity_weight\": %g, \"path_points\": %d, \"clusters\": %d},\n",
+                o->latent, c->gen.zdim, c->gen.channels, c->n_vol, c->gen.scale, c->diversity_weight, o->path_points,
+                o->clusters);
     fprintf(f.fp, "  \"resumed_from\": ");
     if (o->load) cli_json_str(f.fp, o->load);
     else fputs("null", f.fp);
@@ -260,7 +256,7 @@ static cg_status train(const char *star, const tg_opts *o) {
         cfg.critic.channels = o->channels;
         if (o->manifold) {
             cfg.manifold = 1, cfg.gen.zdim = o->zdim, cfg.gen.channels = o->gen_channels, cfg.n_vol = o->n_vol;
-            cfg.gen.scale = (float)o->gen_scale;
+            cfg.gen.scale = (float)o->gen_scale, cfg.diversity_weight = (float)o->diversity;
             cfg.latent = strcmp(o->latent, "gaussian") ? CG_GAN_LATENT_PATH : CG_GAN_LATENT_GAUSSIAN;
         }
         st = cg_gan_create(&g, &cfg, &d.data);
@@ -351,6 +347,8 @@ static int run(int argc, char **argv) {
          "--manifold: volume = S * softplus(network): S ~ the data's voxel values (initial background 0.05 S)"},
         {"volumes-per-step", 0, CG_OPT_INT, &o.n_vol, "V",
          "--manifold: volumes generated per generator step (latents drawn per volume; images spread over them)"},
+        {"diversity-weight", 0, CG_OPT_DOUBLE, &o.diversity, "W",
+         "--manifold: weight of the mode-seeking term W/(rho+1e-5), rho = mean|dV|/(S mean|dz|) (Mao et al. 2019; 0: off)"},
         {"path-points", 0, CG_OPT_INT, &o.path_points, "N", "--manifold: volumes written along the path a = 0..1"},
         {"clusters", 0, CG_OPT_INT, &o.clusters, "K", "--manifold: contiguous clusters of the path (FSC matrix blocks)"},
         {0}};
@@ -381,6 +379,8 @@ static int run(int argc, char **argv) {
     if (o.lr_gen < 0) o.lr_gen = o.manifold ? 1e-3 : 1e-2;
     if (o.manifold && strcmp(o.latent, "path") && strcmp(o.latent, "gaussian"))
         return cg_cli_usage_error("train-gan", "--latent %s: use 'path' or 'gaussian'", o.latent);
+    if (!(o.diversity >= 0) || (o.diversity > 0 && !o.manifold))
+        return cg_cli_usage_error("train-gan", "--diversity-weight %g: use a value >= 0, with --manifold", o.diversity);
     if (o.manifold && (!(o.gen_scale > 0) || o.zdim < 1 || o.gen_channels < 4 || o.n_vol < 1 || o.n_vol > o.batch || o.path_points < 2 ||
                        o.clusters < 2 || o.clusters > 8 || o.clusters > o.path_points))
         return cg_cli_usage_error("train-gan", "--manifold needs --gen-scale > 0, --zdim >= 1, --gen-channels >= 4, 1 <= "

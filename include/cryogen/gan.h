@@ -154,6 +154,9 @@ typedef struct {
     int latent;            /* CG_GAN_LATENT_PATH or CG_GAN_LATENT_GAUSSIAN */
     int n_vol;             /* volumes per generator step (default 8; <= batch) */
     cg_gan_mgen_config gen;
+    /* Manifold mode: weight of the mode-seeking term added to the generator loss (0: off; not
+     * in the checkpoint, so it may change on resume); see cg_gan_diversity. */
+    float diversity_weight;
 } cg_gan_config;
 enum { CG_GAN_LATENT_PATH = 0, CG_GAN_LATENT_GAUSSIAN = 1 };
 #define CG_GAN_STREAM_LATENT (CG_RNG_STREAM_USER + 70)  /* per-step latents: index step * n_vol + v */
@@ -166,9 +169,20 @@ typedef struct {
     int64_t gen_step;     /* generator steps completed */
     double w_estimate;    /* mean over this step's critic iterations of mean D(real) - mean D(fake) */
     double gp;            /* mean gradient penalty over the critic iterations */
-    double gen_loss;      /* -mean D(fake) at the generator step */
+    double gen_loss;      /* -mean D(fake) at the generator step (+ the mode-seeking term, manifold) */
     double lowpass_A;     /* resolution of the low-pass used (0: Nyquist) */
+    double diversity;     /* manifold mode: mean rho of cg_gan_diversity over the step's pairs */
 } cg_gan_stats;
+
+/* Mode-seeking regularisation (Mao et al., "Mode seeking generative adversarial networks for
+ * diverse image synthesis", CVPR 2019) for the manifold generator, on the step's volumes paired
+ * (0, 1), (2, 3), ...:
+ *     rho_p = mean_voxels |V_2p - V_2p+1| / (scale * mean_k |z_2p - z_2p+1|)
+ *     L_div = weight * mean_p 1 / (rho_p + 1e-5)
+ * (small when the generator's output changes with the latent). Returns L_div; *mean_rho
+ * (optional) = mean_p rho_p; grad_vols[nvol][D3] += dL_div/dV when non-NULL. nvol < 2: 0. */
+double cg_gan_diversity(const float *vols, const float *z, int nvol, size_t D3, int zdim, double scale,
+                        double weight, double *mean_rho, float *grad_vols);
 
 typedef struct cg_gan cg_gan;
 /* Build: volume at zero (Adam state for it), critic, simulator, noise level (estimated from
@@ -184,8 +198,8 @@ cg_status cg_gan_critic_only(cg_gan *g, int n, double *w);
 /* Generator loss L = -mean_b D(sim_b(vol)) and its gradient grad_vol[D^3] (=) for the
  * generator draws of step `gen_step` (no update). For tests and diagnostics. Voxel mode only. */
 cg_status cg_gan_generator_grad(cg_gan *g, const float *vol, int64_t gen_step, double *loss, float *grad_vol);
-/* Manifold mode: L = -mean_b D(sim_b(G_theta(z_b))) for the draws of step `gen_step` and its
- * gradient with respect to the generator's parameters, grad[count] (=) (no update). */
+/* Manifold mode: L = -mean_b D(sim_b(G_theta(z_b))) (+ L_div of cg_gan_diversity when
+ * cfg.diversity_weight > 0) for the draws of step `gen_step` and its gradient with respect to the generator's parameters, grad[count] (=) (no update). */
 cg_status cg_gan_generator_param_grad(cg_gan *g, int64_t gen_step, double *loss, float *grad);
 /* The generator's parameters (voxel mode: the volume; manifold: the network). */
 cg_nn_params *cg_gan_generator_params(cg_gan *g);

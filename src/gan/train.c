@@ -327,11 +327,43 @@ cg_status cg_gan_generator_grad(cg_gan *g, const float *vol, int64_t gen_step, d
     return gen_grad_at(g, vol, draw_index(g, gen_step, g->cfg.n_critic), lowpass_radius(g, gen_step), loss, grad_vol);
 }
 
-/* Manifold: volumes of step `step` must be generated (gen_volumes); grad (=) w.r.t. theta. */
-static cg_status mgen_grad(cg_gan *g, int64_t step, double *loss, float *grad) {
+double cg_gan_diversity(const float *vols, const float *z, int nvol, size_t D3, int zdim, double scale,
+                        double weight, double *mean_rho, float *grad_vols) {
+    const int P = nvol / 2;
+    double loss = 0, rsum = 0;
+    for (int p = 0; p < P; p++) {
+        const float *a = vols + (size_t)(2 * p) * D3, *b = a + D3;
+        const float *za = z + (size_t)(2 * p) * zdim, *zb = za + zdim;
+        double dv = 0, dz = 0;
+        for (size_t i = 0; i < D3; i++) dv += fabs((double)a[i] - b[i]);
+        for (int k = 0; k < zdim; k++) dz += fabs((double)za[k] - zb[k]);
+        const double den = scale * (dz / zdim) * (double)D3;
+        if (!(den > 0)) continue; /* identical latents: no direction to seek */
+        const double rho = dv / den, q = 1.0 / (rho + 1e-5);
+        loss += weight * q / P, rsum += rho / P;
+        if (grad_vols) { /* dL/dV_a = -(weight / P) q^2 sign(a - b) / den; dL/dV_b the opposite */
+            const float c = (float)(-weight / P * q * q / den);
+            float *ga = grad_vols + (size_t)(2 * p) * D3, *gb = ga + D3;
+            for (size_t i = 0; i < D3; i++) {
+                const float s = a[i] > b[i] ? c : a[i] < b[i] ? -c : 0.0f;
+                ga[i] += s, gb[i] -= s;
+            }
+        }
+    }
+    if (mean_rho) *mean_rho = rsum;
+    return loss;
+}
+
+/* Manifold: volumes of step `step` must be generated (gen_volumes); grad (=) w.r.t. theta;
+ * *loss includes the mode-seeking term, *rho (optional) its mean rho. */
+static cg_status mgen_grad(cg_gan *g, int64_t step, double *loss, float *grad, double *rho) {
     cg_status st = gen_grad_at(g, g->mvols, draw_index(g, step, g->cfg.n_critic), lowpass_radius(g, step), loss,
                                g->gvols);
     if (st) return st;
+    const size_t D3 = (size_t)g->D * g->D * g->D;
+    const double scale = g->cfg.gen.scale > 0 ? g->cfg.gen.scale : 1.0;
+    *loss += cg_gan_diversity(g->mvols, g->zs, g->nvol, D3, g->cfg.gen.zdim, scale, g->cfg.diversity_weight, rho,
+                              g->cfg.diversity_weight > 0 ? g->gvols : NULL);
     cg_nn_zero(grad, g->Gp->count);
     return cg_gan_mgen_backward(g->mgen, g->gvols, grad);
 }
@@ -339,7 +371,7 @@ static cg_status mgen_grad(cg_gan *g, int64_t step, double *loss, float *grad) {
 cg_status cg_gan_generator_param_grad(cg_gan *g, int64_t gen_step, double *loss, float *grad) {
     if (!g->mgen) return cg_error(CG_ERR_ARG, "CryoGAN: cg_gan_generator_param_grad is for the manifold generator");
     cg_status st = gen_volumes(g, gen_step);
-    return st ? st : mgen_grad(g, gen_step, loss, grad);
+    return st ? st : mgen_grad(g, gen_step, loss, grad, NULL);
 }
 
 cg_status cg_gan_step(cg_gan *g, cg_gan_stats *s) {
@@ -355,8 +387,8 @@ cg_status cg_gan_step(cg_gan *g, cg_gan_stats *s) {
         wsum += w, gpsum += gp;
         if (cg_interrupted()) return cg_error(CG_ERR_INTERRUPTED, "CryoGAN: interrupted");
     }
-    double loss = 0;
-    cg_status st = g->mgen ? mgen_grad(g, step, &loss, g->Gp->grad)
+    double loss = 0, rho = 0;
+    cg_status st = g->mgen ? mgen_grad(g, step, &loss, g->Gp->grad, &rho)
                            : gen_grad_at(g, g->G.param, draw_index(g, step, g->cfg.n_critic), r, &loss, g->G.grad);
     if (st) return st;
     cg_nn_adam_config ac = cg_nn_adam_defaults();
@@ -370,6 +402,7 @@ cg_status cg_gan_step(cg_gan *g, cg_gan_stats *s) {
         s->gen_step = g->Gp->step;
         s->w_estimate = wsum / g->cfg.n_critic, s->gp = gpsum / g->cfg.n_critic, s->gen_loss = loss;
         s->lowpass_A = r >= g->D / 2.0 ? 0 : g->D * g->data.pixel_size_A / r;
+        s->diversity = rho;
     }
     return CG_OK;
 }
