@@ -199,7 +199,8 @@ cg_status cg_gan_critic_only(cg_gan *g, int n, double *w);
  * generator draws of step `gen_step` (no update). For tests and diagnostics. Voxel mode only. */
 cg_status cg_gan_generator_grad(cg_gan *g, const float *vol, int64_t gen_step, double *loss, float *grad_vol);
 /* Manifold mode: L = -mean_b D(sim_b(G_theta(z_b))) (+ L_div of cg_gan_diversity when
- * cfg.diversity_weight > 0) for the draws of step `gen_step` and its gradient with respect to the generator's parameters, grad[count] (=) (no update). */
+ * cfg.diversity_weight > 0) for the draws of step `gen_step` and its gradient with respect to
+ * the generator's parameters, grad[count] (=) (no update). */
 cg_status cg_gan_generator_param_grad(cg_gan *g, int64_t gen_step, double *loss, float *grad);
 /* The generator's parameters (voxel mode: the volume; manifold: the network). */
 cg_nn_params *cg_gan_generator_params(cg_gan *g);
