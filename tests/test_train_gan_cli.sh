@@ -6,7 +6,9 @@
 # --manifold (Multi-CryoGAN): path volumes, FSC matrix (TSV, SVG), clusters.json, index.html and
 # per-epoch snapshots exist; 4 steps (-j2) == 2 + 2 resumed (-j1) byte for byte; a voxel checkpoint
 # is refused by --manifold with a message; a bad --latent is a usage error; --diversity-weight
-# (mode seeking) runs and logs rho, and without --manifold is a usage error.
+# (mode seeking) runs and logs rho, and without --manifold is a usage error. --ema D (both modes):
+# training is unchanged (same train_log.tsv as without it) while the volumes written differ
+# (they are the weights' moving average), the decay is in run.json, and --ema 1 is a usage error.
 set -u
 BIN=${CG_BIN:-./cryogen}
 TMP=${CG_TEST_TMP:-/tmp}/train_gan_cli
@@ -64,5 +66,14 @@ check "awk -F'\t' 'NR == 1 { ok = \$6 == \"diversity_rho\" } NR > 1 && !(\$6 > 0
   "train_log.tsv has a positive diversity_rho column"
 "$BIN" train-gan "$S" --out "$TMP/e" --steps 2 --diversity-weight 0.01 -q > "$TMP/e.txt" 2>&1
 check "[ $? -eq 2 ] && grep -q 'with --manifold' $TMP/e.txt && [ ! -e $TMP/e ]" "--diversity-weight without --manifold: usage error, nothing written"
+"$BIN" train-gan "$S" --out "$TMP/em" --steps 4 $MOPTS --ema 0.5 -j1 > /dev/null
+check "[ $? -eq 0 ] && grep -q '\"ema_decay\": 0.5' $TMP/em/run.json" "--manifold --ema runs, recorded in run.json"
+check "cmp -s $TMP/m/train_log.tsv $TMP/em/train_log.tsv" "--ema leaves training unchanged (same log as without it)"
+check "! cmp -s $TMP/m/path/vol_a0.4000.mrc $TMP/em/path/vol_a0.4000.mrc" "--ema: the path volumes are the average's"
+"$BIN" train-gan "$S" --out "$TMP/ev" --steps 4 $OPTS --ema 0.5 -j1 > /dev/null
+check "[ $? -eq 0 ] && cmp -s $TMP/a/train_log.tsv $TMP/ev/train_log.tsv && ! cmp -s $TMP/a/volume.mrc $TMP/ev/volume.mrc" \
+  "voxel --ema: same training log, a different (averaged) volume"
+"$BIN" train-gan "$S" --out "$TMP/eb" --steps 2 --ema 1 -q > "$TMP/eb.txt" 2>&1
+check "[ $? -eq 2 ] && grep -q 'decay in' $TMP/eb.txt && [ ! -e $TMP/eb ]" "--ema 1: usage error, nothing written"
 [ $fail -eq 0 ] && echo "train-gan CLI: all checks passed"
 exit $fail

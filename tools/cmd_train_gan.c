@@ -5,7 +5,8 @@
  * Outputs in DIR (each written atomically): vol_NNN.mrc after every epoch, volume.mrc at the
  * end (pixel size of the data), generator.ckpt + critic.ckpt (resume with --load DIR),
  * train_log.tsv (one line per generator step of this invocation), run.json (provenance,
- * options, noise level, timings). An epoch is ceil(n / batch) generator steps.
+ * options, noise level, timings). An epoch is ceil(n / batch) generator steps. With --ema every
+ * volume written comes from the moving average of the generator's weights (cg_gan_swap_ema).
  * All particle images are held in memory (n D^2 floats); use --max-particles to cap.
  */
 #include <math.h>
@@ -22,7 +23,7 @@
 
 typedef struct {
     const char *out, *load, *latent;
-    double gen_scale, diversity, epochs, lowpass_start_A, lowpass_ramp, noise_sd, lr_gen, lr_critic, gp_weight;
+    double gen_scale, diversity, ema, epochs, lowpass_start_A, lowpass_ramp, noise_sd, lr_gen, lr_critic, gp_weight;
     int64_t steps, max_particles, ramp_steps;
     int batch, n_critic, channels, no_ctf;
     int manifold, zdim, gen_channels, n_vol, path_points, clusters;
@@ -223,6 +224,7 @@ static cg_status write_run_json(const char *dir, const char *star, const tg_opts
                   "  \"lowpass_ramp_steps\": %lld,\n",
             c->batch, c->n_critic, c->gp_weight, c->lr_gen, c->lr_critic, c->beta1, c->beta2, c->critic.channels,
             c->lowpass_start_A, (long long)c->ramp_steps);
+    fprintf(f.fp, "  \"ema_decay\": %g,\n", c->ema_decay);
     if (c->manifold)
         fprintf(f.fp, "  \"manifold\": {\"latent\": \"%s\", \"zdim\": %d, \"channels\": %d, \"volumes_per_step\": %d, "
                       "\"scale\": %g, \"diversity_weight\": %g, \"path_points\": %d, \"clusters\": %d},\n",
@@ -235,6 +237,17 @@ static cg_status write_run_json(const char *dir, const char *star, const tg_opts
                   "  \"cpu_seconds\": %.2f,\n  \"images_per_second\": %.1f\n}\n",
             (long long)first, (long long)total, wall, cpu, wall > 0 ? imgs / wall : 0.0);
     return cg_outfile_commit(&f);
+}
+
+/* The per-epoch snapshot (final = 0, `name`) or the final outputs (path or volume.mrc), read
+ * from the EMA of the generator's weights when --ema is on. */
+static cg_status write_outputs(cg_gan *g, const tg_opts *o, const tg_data *d, const char *name, int final) {
+    cg_status st = o->ema > 0 ? cg_gan_swap_ema(g) : CG_OK;
+    if (st) return st;
+    if (final) st = o->manifold ? write_path(o->out, g, d, o) : write_volume(o->out, name, g, d);
+    else st = o->manifold ? write_snapshot(o->out, name, g, d) : write_volume(o->out, name, g, d);
+    cg_status sb = o->ema > 0 ? cg_gan_swap_ema(g) : CG_OK;
+    return st ? st : sb;
 }
 
 static cg_status train(const char *star, const tg_opts *o) {
@@ -253,7 +266,7 @@ static cg_status train(const char *star, const tg_opts *o) {
         cfg.noise_sd = o->noise_sd, cfg.lowpass_start_A = o->lowpass_start_A;
         cfg.ramp_steps = o->ramp_steps > 0 ? o->ramp_steps : (int64_t)ceil(o->lowpass_ramp * total);
         if (cfg.ramp_steps < 1) cfg.ramp_steps = 1;
-        cfg.critic.channels = o->channels;
+        cfg.critic.channels = o->channels, cfg.ema_decay = (float)o->ema;
         if (o->manifold) {
             cfg.manifold = 1, cfg.gen.zdim = o->zdim, cfg.gen.channels = o->gen_channels, cfg.n_vol = o->n_vol;
             cfg.gen.scale = (float)o->gen_scale, cfg.diversity_weight = (float)o->diversity;
@@ -277,6 +290,7 @@ static cg_status train(const char *star, const tg_opts *o) {
            cg_gan_noise_sd(g), o->noise_sd < 0 ? "estimated from the background" : "given");
     printf("steps %lld..%lld (%lld per epoch), batch %d, n-critic %d, gp %g, lr gen %g critic %g\n", (long long)first,
            (long long)total, (long long)per_epoch, o->batch, o->n_critic, o->gp_weight, o->lr_gen, o->lr_critic);
+    if (o->ema > 0) printf("volumes written from the EMA of the generator's weights (decay %g)\n", o->ema);
     double t0 = cg_time_s(), c0 = cg_cpu_time_s();
     cg_progress prog;
     cg_progress_begin(&prog, "train-gan", "steps", total - first);
@@ -289,7 +303,7 @@ static cg_status train(const char *star, const tg_opts *o) {
             const int64_t epoch = (s + 1 + per_epoch - 1) / per_epoch;
             char name[32];
             snprintf(name, sizeof name, o->manifold ? "vol_%03lld" : "vol_%03lld.mrc", (long long)epoch);
-            st = o->manifold ? write_snapshot(o->out, name, g, &d) : write_volume(o->out, name, g, &d);
+            st = write_outputs(g, o, &d, name, 0);
             if (!st) st = cg_gan_save(g, o->out);
             double dt = cg_time_s() - t0;
             printf("epoch %lld step %lld: W %.5g gp %.4g L_G %.5g low-pass %s%.1f A, %.0f images/s\n",
@@ -300,7 +314,7 @@ static cg_status train(const char *star, const tg_opts *o) {
         }
     }
     cg_progress_end(&prog);
-    if (!st) st = o->manifold ? write_path(o->out, g, &d, o) : write_volume(o->out, "volume.mrc", g, &d);
+    if (!st) st = write_outputs(g, o, &d, "volume.mrc", 1);
     if (!st) st = write_log(o->out, log, total - first);
     if (!st) st = write_run_json(o->out, star, o, g, &d, first, total, cg_time_s() - t0, cg_cpu_time_s() - c0);
     if (!st) printf("wrote %s/%s (%.1f s)\n", o->out, o->manifold ? "path" : "volume.mrc", cg_time_s() - t0);
@@ -332,6 +346,8 @@ static int run(int argc, char **argv) {
         {"lowpass-ramp", 0, CG_OPT_DOUBLE, &o.lowpass_ramp, "F", "fraction of the steps over which the low-pass relaxes to Nyquist"},
         {"lowpass-ramp-steps", 0, CG_OPT_INT64, &o.ramp_steps, "N",
          "ramp length in generator steps (overrides --lowpass-ramp; give it when resuming with more --steps)"},
+        {"ema", 0, CG_OPT_DOUBLE, &o.ema, "D",
+         "write volumes from an exponential moving average of the generator's weights, decay D (0: off; e.g. 0.999)"},
         {"noise-sd", 0, CG_OPT_DOUBLE, &o.noise_sd, "S", "noise sd of simulated images (< 0: estimate from the background)"},
         {"no-ctf", 0, CG_OPT_FLAG, &o.no_ctf, NULL, "simulate without a CTF"},
         {"max-particles", 0, CG_OPT_INT64, &o.max_particles, "N", "use only the first N particles (0: all)"},
@@ -364,7 +380,9 @@ static int run(int argc, char **argv) {
         "With --manifold (Multi-CryoGAN, Gupta et al. 2020) the generator is a 3D CNN from a latent to a volume;\n"
         "writes per-epoch volumes at a = 0, 0.5, 1 (vol_NNN_aA.AA.mrc), then DIR/path/vol_a*.mrc along the latent\n"
         "path, the FSC cross-conformation matrix (fsc_matrix.tsv/.svg), cluster proportions (clusters.json) and\n"
-        "DIR/index.html.",
+        "DIR/index.html.\n"
+        "With --ema D every volume written is read from an exponential moving average of the generator's weights\n"
+        "(Yazici et al. 2019), which averages out the generator's oscillation; training itself is unchanged.",
         opts, 1, 1,
         "  cryogen train-gan sim/particles.star --out gan --epochs 5 --lowpass-start-A 20\n"
         "  cryogen train-gan sim/particles.star --out gan --epochs 10 --load gan\n"
@@ -379,6 +397,8 @@ static int run(int argc, char **argv) {
     if (o.lr_gen < 0) o.lr_gen = o.manifold ? 1e-3 : 1e-2;
     if (o.manifold && strcmp(o.latent, "path") && strcmp(o.latent, "gaussian"))
         return cg_cli_usage_error("train-gan", "--latent %s: use 'path' or 'gaussian'", o.latent);
+    if (!(o.ema >= 0 && o.ema < 1))
+        return cg_cli_usage_error("train-gan", "--ema %g: use a decay in [0, 1) (0: off; e.g. 0.999)", o.ema);
     if (!(o.diversity >= 0) || (o.diversity > 0 && !o.manifold))
         return cg_cli_usage_error("train-gan", "--diversity-weight %g: use a value >= 0, with --manifold", o.diversity);
     if (o.manifold && (!(o.gen_scale > 0) || o.zdim < 1 || o.gen_channels < 4 || o.n_vol < 1 || o.n_vol > o.batch || o.path_points < 2 ||

@@ -157,6 +157,13 @@ typedef struct {
     /* Manifold mode: weight of the mode-seeking term added to the generator loss (0: off; not
      * in the checkpoint, so it may change on resume); see cg_gan_diversity. */
     float diversity_weight;
+    /* Exponential moving average of the generator's weights (voxel volume or network), updated
+     * after every generator step: ema = d ema + (1 - d) w (Yazici et al., "The unusual
+     * effectiveness of averaging in GAN training", ICLR 2019). 0: off. It averages out the
+     * generator's oscillation about the equilibrium; training itself is unchanged, the EMA is
+     * only read out (cg_gan_swap_ema). Kept in the generator checkpoint when on; resuming with
+     * it on from a checkpoint without one starts it at the loaded weights. */
+    float ema_decay;
 } cg_gan_config;
 enum { CG_GAN_LATENT_PATH = 0, CG_GAN_LATENT_GAUSSIAN = 1 };
 #define CG_GAN_STREAM_LATENT (CG_RNG_STREAM_USER + 70)  /* per-step latents: index step * n_vol + v */
@@ -208,11 +215,15 @@ cg_nn_params *cg_gan_generator_params(cg_gan *g);
 void cg_gan_path_latent(const cg_gan *g, double a, float *z);
 /* Volumes vol[n][D^3] (=) generated at latents z[n][zdim] (manifold mode; n <= batch). */
 cg_status cg_gan_generate(cg_gan *g, const float *z, int n, float *vol);
+/* Exchange the generator's live weights with their EMA (cfg.ema_decay > 0), so that
+ * cg_gan_volume / cg_gan_generate read the average; call again to exchange them back before
+ * the next cg_gan_step. CG_ERR_ARG without an EMA. */
+cg_status cg_gan_swap_ema(cg_gan *g);
 float *cg_gan_volume(cg_gan *g);            /* D^3, owned by g; writable (e.g. to set a start); voxel mode */
 int64_t cg_gan_gen_step(const cg_gan *g);
 double cg_gan_noise_sd(const cg_gan *g);
 const cg_gan_config *cg_gan_get_config(const cg_gan *g);
-/* Checkpoints: DIR/generator.ckpt (volume + Adam state) and DIR/critic.ckpt, config blob =
+/* Checkpoints: DIR/generator.ckpt (volume + Adam state [+ EMA]) and DIR/critic.ckpt, config blob =
  * the cg_gan_config (lowpass/ramp/learning rates/seed must match on load). Atomic writes. */
 cg_status cg_gan_save(const cg_gan *g, const char *dir);
 cg_status cg_gan_load(cg_gan *g, const char *dir);

@@ -152,6 +152,9 @@ cg_status cg_nn_checkpoint_save(const char *path, const cg_nn_params *p, int fla
 /* Read the config blob only (to build a matching model first). *config_bytes receives its
  * size; up to cap bytes are copied to config (may be NULL with cap 0). */
 cg_status cg_nn_checkpoint_read_config(const char *path, void *config, size_t cap, uint32_t *config_bytes);
+/* The flags word of a checkpoint (cg_nn_ckpt_flags bits: what it holds besides the
+ * parameters), after validating its magic and version. */
+cg_status cg_nn_checkpoint_read_flags(const char *path, uint32_t *flags);
 /* Load into an allocated store whose table must match the file exactly (same names, order,
  * shapes); Adam state and EMA are loaded when present in the file (EMA only if enabled in
  * p). Validates magic, version, table, sizes, the hash; on any mismatch returns

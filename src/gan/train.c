@@ -121,6 +121,9 @@ cg_status cg_gan_create(cg_gan **out, const cg_gan_config *cfg, const cg_gan_dat
         if (!st) st = cg_nn_params_alloc(&g->G); /* zero volume */
         g->Gp = &g->G, g->vols = g->G.param;
     }
+    if (!st && !(cfg->ema_decay >= 0 && cfg->ema_decay < 1))
+        st = cg_error(CG_ERR_ARG, "CryoGAN: EMA decay %g must be in [0, 1) (0: off)", cfg->ema_decay);
+    if (!st && cfg->ema_decay > 0) st = cg_nn_params_enable_ema(g->Gp);
     if (!st) st = cg_gan_sim_create(&g->sim, D, data->pixel_size_A);
     if (!st) st = cg_gan_critic_create(&g->critic, &g->cfg.critic, B, cfg->seed);
     if (st) return cg_gan_destroy(g), st;
@@ -146,6 +149,15 @@ cg_status cg_gan_create(cg_gan **out, const cg_gan_config *cfg, const cg_gan_dat
 }
 
 float *cg_gan_volume(cg_gan *g) { return g->G.param; }
+
+cg_status cg_gan_swap_ema(cg_gan *g) {
+    cg_nn_params *P = g->Gp;
+    if (!P->ema) return cg_error(CG_ERR_ARG, "CryoGAN: no EMA of the generator (ema_decay 0)");
+    float *t = P->param;
+    P->param = P->ema, P->ema = t;
+    if (!g->mgen) g->vols = P->param;
+    return CG_OK;
+}
 int64_t cg_gan_gen_step(const cg_gan *g) { return g->Gp->step; }
 cg_nn_params *cg_gan_generator_params(cg_gan *g) { return g->Gp; }
 
@@ -398,6 +410,7 @@ cg_status cg_gan_step(cg_gan *g, cg_gan_stats *s) {
     if (!g->mgen) /* (the manifold generator's softplus output is positive by construction) */
         for (size_t i = 0; i < D3; i++)
             if (!(g->G.param[i] > 0)) g->G.param[i] = 0; /* positivity by projection (NaN -> 0 too) */
+    cg_nn_ema_update(g->Gp, g->cfg.ema_decay); /* (no-op without an EMA) */
     if (s) {
         s->gen_step = g->Gp->step;
         s->w_estimate = wsum / g->cfg.n_critic, s->gp = gpsum / g->cfg.n_critic, s->gen_loss = loss;
@@ -442,7 +455,8 @@ cg_status cg_gan_save(const cg_gan *g, const char *dir) {
     gan_blob b = make_blob(g);
     char *pg = cg_path_join(dir, "generator.ckpt"), *pc = cg_path_join(dir, "critic.ckpt");
     cg_status st = pg && pc ? CG_OK : cg_error(CG_ERR_NOMEM, "checkpoint path");
-    if (!st) st = cg_nn_checkpoint_save(pg, g->Gp, CG_NN_CKPT_WITH_OPTIM, &b, blob_bytes(g));
+    const int gflags = CG_NN_CKPT_WITH_OPTIM | (g->Gp->ema ? CG_NN_CKPT_WITH_EMA : 0);
+    if (!st) st = cg_nn_checkpoint_save(pg, g->Gp, gflags, &b, blob_bytes(g));
     if (!st) st = cg_nn_checkpoint_save(pc, cg_gan_critic_params(g->critic), CG_NN_CKPT_WITH_OPTIM, &b, blob_bytes(g));
     free(pg), free(pc);
     return st;
@@ -452,7 +466,11 @@ cg_status cg_gan_load(cg_gan *g, const char *dir) {
     gan_blob b = make_blob(g);
     char *pg = cg_path_join(dir, "generator.ckpt"), *pc = cg_path_join(dir, "critic.ckpt");
     cg_status st = pg && pc ? CG_OK : cg_error(CG_ERR_NOMEM, "checkpoint path");
+    uint32_t flags = 0;
+    if (!st) st = cg_nn_checkpoint_read_flags(pg, &flags);
     if (!st) st = cg_nn_checkpoint_load(pg, g->Gp, &b, blob_bytes(g));
+    /* an EMA switched on at this resume starts at the loaded weights */
+    if (!st && g->Gp->ema && !(flags & CG_NN_CKPT_WITH_EMA)) st = cg_nn_params_enable_ema(g->Gp);
     if (!st) st = cg_nn_checkpoint_load(pc, cg_gan_critic_params(g->critic), &b, blob_bytes(g));
     if (st)
         cg_error_prefix(st, "resuming CryoGAN (mode (voxel or --manifold), box, batch, n-critic, critic shape, seed and "

@@ -199,6 +199,18 @@ done:
     return s;
 }
 
+cg_status cg_nn_checkpoint_read_flags(const char *path, uint32_t *flags) {
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    cg_status s = read_file(path, &buf, &n);
+    if (s != CG_OK) return s;
+    reader r = {buf, n, 0, path};
+    header h = {0};
+    if ((s = read_header(&r, &h)) == CG_OK) *flags = h.flags;
+    free(buf);
+    return s;
+}
+
 static cg_status load_parsed(reader *r, cg_nn_params *p, const void *expect_config, uint32_t expect_bytes) {
     header h = {0};
     cg_status s = read_header(r, &h);

@@ -239,11 +239,7 @@ cg_status cg_score_load(cg_score_net **out, const char *path_or_dir, int use_ema
         s = cg_error(CG_ERR_FORMAT, "%s: config blob of %u bytes, expected %zu (not a denoiser checkpoint?)", path, nb,
                      sizeof cfg);
     uint32_t flags = 0;
-    if (!s) {
-        f = fopen(path, "rb");
-        if (f && fread(hdr, 1, 16, f) == 16) flags = (uint32_t)hdr[12] | (uint32_t)hdr[13] << 8;
-        if (f) fclose(f);
-    }
+    if (!s) s = cg_nn_checkpoint_read_flags(path, &flags);
     cg_score_net *net = NULL;
     if (!s) s = cg_score_net_create(&net, &cfg, 0);
     if (!s && (flags & CG_NN_CKPT_WITH_EMA)) s = cg_nn_params_enable_ema(cg_score_net_params(net));
