@@ -176,7 +176,8 @@ static void get_buffer(reader *r, const cg_nn_params *p, float *buf) {
     for (int i = 0; i < p->n_tensors; i++) get(r, buf + p->tensors[i].offset, p->tensors[i].count * sizeof(float));
 }
 
-cg_status cg_nn_checkpoint_read_config(const char *path, void *config, size_t cap, uint32_t *config_bytes) {
+/* The header's flags (optional) and the config blob of a checkpoint file. */
+static cg_status read_head(const char *path, void *config, size_t cap, uint32_t *config_bytes, uint32_t *flags) {
     unsigned char *buf = NULL;
     size_t n = 0;
     cg_status s = read_file(path, &buf, &n);
@@ -184,6 +185,7 @@ cg_status cg_nn_checkpoint_read_config(const char *path, void *config, size_t ca
     reader r = {buf, n, 0, path};
     header h = {0};
     if ((s = read_header(&r, &h)) != CG_OK) goto done;
+    if (flags) *flags = h.flags;
     for (uint32_t i = 0; i < h.n_tensors; i++) { /* skip the table */
         uint32_t len, ndim;
         if (!get(&r, &len, 4) || r.n - r.pos < len) { s = truncated(&r, "tensor table"); goto done; }
@@ -199,16 +201,13 @@ done:
     return s;
 }
 
+cg_status cg_nn_checkpoint_read_config(const char *path, void *config, size_t cap, uint32_t *config_bytes) {
+    return read_head(path, config, cap, config_bytes, NULL);
+}
+
 cg_status cg_nn_checkpoint_read_flags(const char *path, uint32_t *flags) {
-    unsigned char *buf = NULL;
-    size_t n = 0;
-    cg_status s = read_file(path, &buf, &n);
-    if (s != CG_OK) return s;
-    reader r = {buf, n, 0, path};
-    header h = {0};
-    if ((s = read_header(&r, &h)) == CG_OK) *flags = h.flags;
-    free(buf);
-    return s;
+    uint32_t nb;
+    return read_head(path, NULL, 0, &nb, flags);
 }
 
 static cg_status load_parsed(reader *r, cg_nn_params *p, const void *expect_config, uint32_t expect_bytes) {
