@@ -157,7 +157,7 @@ cg_status cg_nn_checkpoint_read_config(const char *path, void *config, size_t ca
 cg_status cg_nn_checkpoint_read_flags(const char *path, uint32_t *flags);
 /* Load into an allocated store whose table must match the file exactly (same names, order,
  * shapes); Adam state and EMA are loaded when present in the file (EMA only if enabled in
- * p). Validates magic, version, table, sizes, the hash; on any mismatch returns
+ * p; an EMA enabled in p that the file does not hold is set to the loaded parameters). Validates magic, version, table, sizes, the hash; on any mismatch returns
  * CG_ERR_FORMAT with a message naming the file and the first difference, and leaves p's
  * values unspecified. config (optional) must then match the stored blob byte for byte. */
 cg_status cg_nn_checkpoint_load(const char *path, cg_nn_params *p, const void *expect_config,

@@ -466,11 +466,8 @@ cg_status cg_gan_load(cg_gan *g, const char *dir) {
     gan_blob b = make_blob(g);
     char *pg = cg_path_join(dir, "generator.ckpt"), *pc = cg_path_join(dir, "critic.ckpt");
     cg_status st = pg && pc ? CG_OK : cg_error(CG_ERR_NOMEM, "checkpoint path");
-    uint32_t flags = 0;
-    if (!st) st = cg_nn_checkpoint_read_flags(pg, &flags);
+    /* (an EMA switched on at this resume starts at the loaded weights: cg_nn_checkpoint_load) */
     if (!st) st = cg_nn_checkpoint_load(pg, g->Gp, &b, blob_bytes(g));
-    /* an EMA switched on at this resume starts at the loaded weights */
-    if (!st && g->Gp->ema && !(flags & CG_NN_CKPT_WITH_EMA)) st = cg_nn_params_enable_ema(g->Gp);
     if (!st) st = cg_nn_checkpoint_load(pc, cg_gan_critic_params(g->critic), &b, blob_bytes(g));
     if (st)
         cg_error_prefix(st, "resuming CryoGAN (mode (voxel or --manifold), box, batch, n-critic, critic shape, seed and "

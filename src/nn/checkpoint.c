@@ -237,6 +237,8 @@ static cg_status load_parsed(reader *r, cg_nn_params *p, const void *expect_conf
     if (h.flags & CG_NN_CKPT_WITH_EMA) {
         if (p->ema) get_buffer(r, p, p->ema);
         else r->pos += data_floats(p) * sizeof(float);
+    } else if (p->ema) { /* an EMA the file does not hold starts at the loaded weights */
+        memcpy(p->ema, p->param, p->count * sizeof(float));
     }
     p->step = h.step;
     return CG_OK;
