@@ -538,6 +538,67 @@ static void test_ema(const toy *T) {
     free(e), free(got);
 }
 
+/* Warm start: --init-generator takes the generator (and its EMA) from a run whose batch,
+ * n_critic and critic differ, zeroes Adam's moments and the step, and refuses a generator of
+ * another mode or shape with a message. */
+static void test_init_generator(const toy *T) {
+    const size_t D3 = (size_t)D * D * D;
+    cg_gan_config a = cg_gan_config_default();
+    a.batch = 8, a.n_critic = 2, a.critic.channels = 4, a.lr_gen = 0.02f, a.lr_critic = 1e-3f, a.seed = 5;
+    a.ema_decay = 0.75f;
+    cg_gan *g, *h;
+    CHECK_OK(cg_gan_create(&g, &a, &T->data));
+    for (int s = 0; s < 2; s++) CHECK_OK(cg_gan_step(g, NULL));
+    const char *dir = cg_test_tmpdir("gan_init");
+    CHECK_OK(cg_gan_save(g, dir));
+    cg_gan_config b = a;
+    b.batch = 6, b.n_critic = 3, b.critic.channels = 8, b.seed = 9;
+    CHECK_OK(cg_gan_create(&h, &b, &T->data));
+    CHECK(cg_gan_load(h, dir) == CG_ERR_FORMAT); /* a resume needs the same critic */
+    CHECK_OK(cg_gan_init_generator(h, dir));
+    CHECK_MSG(!memcmp(cg_gan_volume(h), cg_gan_volume(g), sizeof(float) * D3), "initialised volume differs");
+    const cg_nn_params *P = cg_gan_generator_params(h);
+    double mv = 0;
+    for (size_t i = 0; i < P->count; i++) mv = fmax(mv, fabs(P->m[i]) + fabs(P->v[i]));
+    CHECK_MSG(mv == 0 && P->step == 0 && cg_gan_gen_step(h) == 0, "Adam state or step not reset (max |m|+|v| %g)", mv);
+    CHECK(cg_gan_generator_params(g)->step == 2);
+    CHECK_OK(cg_gan_swap_ema(g));
+    CHECK_OK(cg_gan_swap_ema(h));
+    CHECK_MSG(!memcmp(cg_gan_volume(h), cg_gan_volume(g), sizeof(float) * D3), "initialised EMA differs");
+    CHECK_OK(cg_gan_swap_ema(g));
+    CHECK_OK(cg_gan_swap_ema(h));
+    double w;
+    CHECK_OK(cg_gan_critic_only(h, 2, &w));
+    CHECK_OK(cg_gan_step(h, NULL));
+    CHECK(cg_gan_gen_step(h) == 1);
+    cg_gan_destroy(h);
+    /* a manifold run cannot start from a voxel volume */
+    cg_gan_config m = cg_gan_config_default();
+    m.batch = 6, m.critic.channels = 4, m.manifold = 1, m.n_vol = 3, m.gen.zdim = 3, m.gen.channels = 8, m.seed = 11;
+    CHECK_OK(cg_gan_create(&h, &m, &T->data));
+    CHECK(cg_gan_init_generator(h, dir) == CG_ERR_FORMAT);
+    CHECK_MSG(strstr(cg_last_error(), "voxel") != NULL, "message: %s", cg_last_error());
+    CHECK_OK(cg_gan_save(h, dir));
+    cg_gan_destroy(h);
+    /* nor from a generator of another shape, or (path latent) another seed */
+    cg_gan_config m2 = m;
+    m2.gen.channels = 16;
+    CHECK_OK(cg_gan_create(&h, &m2, &T->data));
+    CHECK(cg_gan_init_generator(h, dir) == CG_ERR_FORMAT);
+    CHECK_MSG(strstr(cg_last_error(), "generator shape") != NULL, "message: %s", cg_last_error());
+    cg_gan_destroy(h);
+    m2 = m, m2.seed = 12;
+    CHECK_OK(cg_gan_create(&h, &m2, &T->data));
+    CHECK(cg_gan_init_generator(h, dir) == CG_ERR_FORMAT);
+    CHECK_MSG(strstr(cg_last_error(), "seed") != NULL, "message: %s", cg_last_error());
+    cg_gan_destroy(h);
+    m2 = m, m2.n_vol = 2, m2.critic.channels = 8, m2.batch = 4;
+    CHECK_OK(cg_gan_create(&h, &m2, &T->data));
+    CHECK_OK(cg_gan_init_generator(h, dir));
+    cg_gan_destroy(h);
+    cg_gan_destroy(g);
+}
+
 int main(void) {
     /* One thread: OpenMP's spinning barriers on a loaded 2-core machine made this test 4x
      * slower with 2 threads; thread-count independence is checked by test_train_gan_cli.sh. */
@@ -553,6 +614,7 @@ int main(void) {
     test_manifold_grad(&T, 1e-4f);
     test_path_clusters();
     test_ema(&T);
+    test_init_generator(&T);
     test_training(&T);
     free_toy(&T);
     return cg_test_finish();

@@ -9,6 +9,9 @@
 # (mode seeking) runs and logs rho, and without --manifold is a usage error. --ema D (both modes):
 # training is unchanged (same train_log.tsv as without it) while the volumes written differ
 # (they are the weights' moving average), the decay is in run.json, and --ema 1 is a usage error.
+# --init-generator DIR: a new run with another critic and n-critic starts from DIR's generator
+# (its first snapshot differs from a run from zero, run.json names DIR and the warm-up), a
+# resume with that critic is refused, and --init-generator with --load is a usage error.
 set -u
 BIN=${CG_BIN:-./cryogen}
 TMP=${CG_TEST_TMP:-/tmp}/train_gan_cli
@@ -75,5 +78,16 @@ check "[ $? -eq 0 ] && cmp -s $TMP/a/train_log.tsv $TMP/ev/train_log.tsv && ! cm
   "voxel --ema: same training log, a different (averaged) volume"
 "$BIN" train-gan "$S" --out "$TMP/eb" --steps 2 --ema 1 -q > "$TMP/eb.txt" 2>&1
 check "[ $? -eq 2 ] && grep -q 'decay in' $TMP/eb.txt && [ ! -e $TMP/eb ]" "--ema 1: usage error, nothing written"
+IOPTS="--batch 8 --n-critic 3 --critic-channels 8 --seed 3 -q"
+"$BIN" train-gan "$S" --out "$TMP/i" --steps 2 --init-generator "$TMP/a" --critic-warmup 2 $IOPTS -j1 > "$TMP/i.txt"
+check "[ $? -eq 0 ] && grep -q 'critic warm-up: 2 critic steps' $TMP/i.txt" "--init-generator with another critic runs, warm-up reported"
+check "grep -q '\"generator_initialised_from\": \"$TMP/a\"' $TMP/i/run.json && grep -q '\"critic_warmup_steps\": 2' $TMP/i/run.json" \
+  "run.json names the initialising run and the warm-up"
+"$BIN" train-gan "$S" --out "$TMP/i0" --steps 2 $IOPTS -j1 > /dev/null
+check "! cmp -s $TMP/i/volume.mrc $TMP/i0/volume.mrc" "--init-generator: not the volume of a run from zero"
+"$BIN" train-gan "$S" --out "$TMP/ir" --steps 2 --load "$TMP/a" $IOPTS -j1 > "$TMP/ir.txt" 2>&1
+check "[ $? -ne 0 ] && grep -q 'must match' $TMP/ir.txt" "--load with another critic is refused with a message"
+"$BIN" train-gan "$S" --out "$TMP/il" --steps 2 --load "$TMP/a" --init-generator "$TMP/a" -q > "$TMP/il.txt" 2>&1
+check "[ $? -eq 2 ] && grep -q 'exclude each other' $TMP/il.txt && [ ! -e $TMP/il ]" "--load with --init-generator: usage error, nothing written"
 [ $fail -eq 0 ] && echo "train-gan CLI: all checks passed"
 exit $fail

@@ -22,10 +22,10 @@
 #include "cryogen/plot.h"
 
 typedef struct {
-    const char *out, *load, *latent;
+    const char *out, *load, *init_gen, *latent;
     double gen_scale, diversity, ema, epochs, lowpass_start_A, lowpass_ramp, noise_sd, lr_gen, lr_critic, gp_weight;
     int64_t steps, max_particles, ramp_steps;
-    int batch, n_critic, channels, no_ctf;
+    int batch, n_critic, channels, no_ctf, critic_warmup;
     int manifold, zdim, gen_channels, n_vol, path_points, clusters;
     uint64_t seed;
 } tg_opts;
@@ -233,6 +233,10 @@ static cg_status write_run_json(const char *dir, const char *star, const tg_opts
     fprintf(f.fp, "  \"resumed_from\": ");
     if (o->load) cli_json_str(f.fp, o->load);
     else fputs("null", f.fp);
+    fprintf(f.fp, ",\n  \"generator_initialised_from\": ");
+    if (o->init_gen) cli_json_str(f.fp, o->init_gen);
+    else fputs("null", f.fp);
+    fprintf(f.fp, ",\n  \"critic_warmup_steps\": %d", o->critic_warmup);
     fprintf(f.fp, ",\n  \"first_step\": %lld,\n  \"last_step\": %lld,\n  \"wall_seconds\": %.2f,\n"
                   "  \"cpu_seconds\": %.2f,\n  \"images_per_second\": %.1f\n}\n",
             (long long)first, (long long)total, wall, cpu, wall > 0 ? imgs / wall : 0.0);
@@ -276,6 +280,7 @@ static cg_status train(const char *star, const tg_opts *o) {
     }
     if (!st) st = cg_mkdir_p(o->out);
     if (!st && o->load) st = cg_gan_load(g, o->load);
+    if (!st && o->init_gen) st = cg_gan_init_generator(g, o->init_gen);
     const int64_t first = g ? cg_gan_gen_step(g) : 0;
     if (!st && first >= total)
         st = cg_error(CG_ERR_ARG, "the checkpoint is at step %lld, which is not before the last step %lld",
@@ -291,6 +296,14 @@ static cg_status train(const char *star, const tg_opts *o) {
     printf("steps %lld..%lld (%lld per epoch), batch %d, n-critic %d, gp %g, lr gen %g critic %g\n", (long long)first,
            (long long)total, (long long)per_epoch, o->batch, o->n_critic, o->gp_weight, o->lr_gen, o->lr_critic);
     if (o->ema > 0) printf("volumes written from the EMA of the generator's weights (decay %g)\n", o->ema);
+    if (o->init_gen) printf("generator initialised from %s/generator.ckpt (new critic, Adam state reset)\n", o->init_gen);
+    if (!st && o->critic_warmup > 0) {
+        double w = 0;
+        double tw = cg_time_s();
+        st = cg_gan_critic_only(g, o->critic_warmup, &w);
+        if (!st) printf("critic warm-up: %d critic steps with the generator fixed, W %.5g (%.1f s)\n", o->critic_warmup, w,
+                        cg_time_s() - tw);
+    }
     double t0 = cg_time_s(), c0 = cg_cpu_time_s();
     cg_progress prog;
     cg_progress_begin(&prog, "train-gan", "steps", total - first);
@@ -353,6 +366,11 @@ static int run(int argc, char **argv) {
         {"max-particles", 0, CG_OPT_INT64, &o.max_particles, "N", "use only the first N particles (0: all)"},
         {"seed", 0, CG_OPT_U64, &o.seed, "SEED", "random seed (critic weights, poses, batches, noise)"},
         {"load", 0, CG_OPT_STRING, &o.load, "DIR", "resume from DIR/generator.ckpt and DIR/critic.ckpt"},
+        {"init-generator", 0, CG_OPT_STRING, &o.init_gen, "DIR",
+         "start from DIR/generator.ckpt's generator (not a resume: new critic, Adam reset, step 0; batch, critic and "
+         "n-critic may differ)"},
+        {"critic-warmup", 0, CG_OPT_INT, &o.critic_warmup, "N",
+         "critic-only steps (generator fixed) before the first generator step; e.g. after --init-generator"},
         {"manifold", 0, CG_OPT_FLAG, &o.manifold, NULL,
          "Multi-CryoGAN: a 3D CNN generator maps a latent to a volume (heterogeneity)"},
         {"latent", 0, CG_OPT_STRING, &o.latent, "KIND",
@@ -386,6 +404,8 @@ static int run(int argc, char **argv) {
         opts, 1, 1,
         "  cryogen train-gan sim/particles.star --out gan --epochs 5 --lowpass-start-A 20\n"
         "  cryogen train-gan sim/particles.star --out gan --epochs 10 --load gan\n"
+        "  cryogen train-gan sim/particles.star --out gan2 --steps 2000 --init-generator gan --critic-channels 32 \\\n"
+        "      --critic-warmup 200\n"
         "  cryogen train-gan sim/particles.star --out mgan --manifold --steps 2000 --lowpass-start-A 30"};
     const char *pos[1];
     int npos, rc = cg_cli_parse(&spec, argc, argv, pos, &npos);
@@ -394,6 +414,10 @@ static int run(int argc, char **argv) {
     if (o.batch < 1 || o.n_critic < 1 || o.channels < 1)
         return cg_cli_usage_error("train-gan", "--batch, --n-critic and --critic-channels must be >= 1");
     if (!(o.epochs > 0) && o.steps <= 0) return cg_cli_usage_error("train-gan", "--epochs or --steps must be > 0");
+    if (o.load && o.init_gen)
+        return cg_cli_usage_error("train-gan", "--load (resume the whole run) and --init-generator (a new critic on an "
+                                               "old generator) exclude each other");
+    if (o.critic_warmup < 0) return cg_cli_usage_error("train-gan", "--critic-warmup %d: use a count >= 0", o.critic_warmup);
     if (o.lr_gen < 0) o.lr_gen = o.manifold ? 1e-3 : 1e-2;
     if (o.manifold && strcmp(o.latent, "path") && strcmp(o.latent, "gaussian"))
         return cg_cli_usage_error("train-gan", "--latent %s: use 'path' or 'gaussian'", o.latent);

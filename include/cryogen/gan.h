@@ -223,10 +223,20 @@ float *cg_gan_volume(cg_gan *g);            /* D^3, owned by g; writable (e.g. t
 int64_t cg_gan_gen_step(const cg_gan *g);
 double cg_gan_noise_sd(const cg_gan *g);
 const cg_gan_config *cg_gan_get_config(const cg_gan *g);
-/* Checkpoints: DIR/generator.ckpt (volume + Adam state [+ EMA]) and DIR/critic.ckpt, config blob =
- * the cg_gan_config (lowpass/ramp/learning rates/seed must match on load). Atomic writes. */
+/* Checkpoints: DIR/generator.ckpt (volume + Adam state [+ EMA]) and DIR/critic.ckpt, with a
+ * config blob of what fixes the shapes and the random draws: box, batch, n_critic, the critic's
+ * shape, the seed and (manifold mode) the latent kind, volumes per step and the generator's
+ * shape; these must match on load (learning rates, gp weight, low-pass and EMA decay may
+ * change). Atomic writes. */
 cg_status cg_gan_save(const cg_gan *g, const char *dir);
 cg_status cg_gan_load(cg_gan *g, const char *dir);
+/* Warm start (not a resume): the generator's weights (and its EMA when both the file and g
+ * have one) from DIR/generator.ckpt; the critic stays as created, Adam's moments are zeroed
+ * and the step counter is 0, so the batch, n_critic, critic and volumes per step may differ
+ * from the run that wrote DIR. The mode, box and (manifold) the generator's shape, latent kind
+ * and seed (which fixes the path's z0, z1) must match. Errors: CG_ERR_FORMAT / CG_ERR_IO with
+ * a message naming the file and the first mismatch. */
+cg_status cg_gan_init_generator(cg_gan *g, const char *dir);
 
 #ifdef __cplusplus
 }

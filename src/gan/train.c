@@ -471,7 +471,41 @@ cg_status cg_gan_load(cg_gan *g, const char *dir) {
     if (!st) st = cg_nn_checkpoint_load(pc, cg_gan_critic_params(g->critic), &b, blob_bytes(g));
     if (st)
         cg_error_prefix(st, "resuming CryoGAN (mode (voxel or --manifold), box, batch, n-critic, critic shape, seed and "
-                            "the manifold generator's shape, latent and volumes per step must match)");
+                            "the manifold generator's shape, latent and volumes per step must match; to train a new critic on this "
+                            "generator use --init-generator)");
     free(pg), free(pc);
+    return st;
+}
+
+cg_status cg_gan_init_generator(cg_gan *g, const char *dir) {
+    char *pg = cg_path_join(dir, "generator.ckpt");
+    if (!pg) return cg_error(CG_ERR_NOMEM, "checkpoint path");
+    const gan_blob want = make_blob(g);
+    gan_blob have;
+    memset(&have, 0, sizeof have);
+    uint32_t nb = 0;
+    cg_status st = cg_nn_checkpoint_read_config(pg, &have, sizeof have, &nb);
+    const char *what = NULL;
+    if (!st) {
+        if (nb != blob_bytes(g))
+            what = nb == VOXEL_BLOB_BYTES ? "it holds a voxel volume, this run is --manifold"
+                                          : "it holds a --manifold generator, this run is voxel (CryoGAN)";
+        else if (have.D != want.D) what = "box size";
+        else if (g->mgen && have.latent != want.latent) what = "latent kind (--latent)";
+        else if (g->mgen && (have.zdim != want.zdim || have.gen_channels != want.gen_channels ||
+                             have.gen_slope != want.gen_slope || have.gen_scale != want.gen_scale))
+            what = "generator shape (--zdim, --gen-channels, --gen-scale)";
+        else if (g->mgen && want.latent == CG_GAN_LATENT_PATH && have.seed != want.seed)
+            what = "seed (it fixes the latent path's end points z0, z1)";
+        if (what) st = cg_error(CG_ERR_FORMAT, "%s: the generator does not fit this run: %s differs", pg, what);
+    }
+    if (!st) st = cg_nn_checkpoint_load(pg, g->Gp, NULL, 0);
+    if (!st) {
+        memset(g->Gp->m, 0, g->Gp->count * sizeof(float));
+        memset(g->Gp->v, 0, g->Gp->count * sizeof(float));
+        g->Gp->step = 0;
+    }
+    if (st) cg_error_prefix(st, "initialising the CryoGAN generator from %s", dir);
+    free(pg);
     return st;
 }
