@@ -9,6 +9,8 @@
 #     stacks, and repeat byte for byte with the same seed.
 #  5. bad input: a sinogram whose height is not --views fails with a clear message, exit 1,
 #     and leaves earlier outputs untouched.
+#  6. file names with a double quote and a backslash: the JSON records of ct and compare-images
+#     stay valid JSON and hold the names exactly.
 set -euo pipefail
 B=${CG_BIN:?}
 T=${CG_TEST_TMP:-/tmp/cryogen-test}/inverse_cli
@@ -69,6 +71,20 @@ if "$B" ct ct23_sino.mrcs --views 20 --out ct23 -q > err.txt 2>&1; then echo "FA
 grep -q 'rows (views) but --views is 20' err.txt || { echo "FAIL unclear message: $(cat err.txt)"; fail=1; }
 cmp -s keep.mrcs ct23_baseline.mrcs || { echo "FAIL failed run overwrote an output"; fail=1; }
 if "$B" ct --views 23 --out x -q > err.txt 2>&1; then echo "FAIL ct without input succeeded"; fail=1; fi
+
+# 6.
+odd='od"d\\name'
+cp sl.mrcs "$odd.mrcs"
+"$B" ct --simulate "$odd.mrcs" --views 23 --out "$odd" -q > /dev/null
+"$B" compare-images "$odd.mrcs" sl.mrcs --json "${odd}_cmp.json" > /dev/null
+python3 - "$odd" <<'PY' || { echo "FAIL JSON with an odd file name"; fail=1; }
+import json, sys
+n = sys.argv[1]
+a = json.load(open(n + "_metrics.json"))
+b = json.load(open(n + "_cmp.json"))
+assert a["input"] == n + ".mrcs", a["input"]
+assert b["images"] == n + ".mrcs" and b["reference"] == "sl.mrcs", b
+PY
 
 [ $fail = 0 ] && echo "inverse CLI: all checks passed"
 exit $fail

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_inverse.h"
+#include "cli_maps.h"
 #include "cryogen/mrc.h"
 #include "cryogen/png.h"
 
@@ -62,9 +63,17 @@ static cg_status write_json(const cg_cli_inverse_run *r, const char *path, int64
     FILE *f = o.fp;
     fprintf(f, "{\n  \"command\": \"%s\",\n  \"provenance\": \"%s\",\n  \"settings\": {%s},\n", r->cmd,
             cg_provenance(prov, sizeof prov, r->sc.seed), r->settings);
-    fprintf(f, "  \"denoiser\": \"%s\",\n  \"sampler\": {\"samples\": %d, \"steps\": %d, \"sigma_min\": %g, \"sigma_max\": %g, "
+    fputs("  \"input\": ", f);
+    cli_json_str(f, r->input);
+    fputs(",\n  \"truth\": ", f);
+    if (r->truth) cli_json_str(f, r->truth);
+    else fputs("null", f);
+    fputs(",\n  \"denoiser\": ", f);
+    if (r->den_dir) cli_json_str(f, r->den_dir);
+    else fputs("null", f);
+    fprintf(f, ",\n  \"sampler\": {\"samples\": %d, \"steps\": %d, \"sigma_min\": %g, \"sigma_max\": %g, "
                "\"rho\": %g, \"snr\": %g, \"corrector_steps\": %d, \"lambda\": %g, \"seed\": %llu},\n",
-            r->den_dir ? r->den_dir : "", r->K, r->sc.steps, r->sc.sigma_min, r->sc.sigma_max, r->sc.rho, r->sc.snr,
+            r->K, r->sc.steps, r->sc.sigma_min, r->sc.sigma_max, r->sc.rho, r->sc.snr,
             r->sc.corrector_steps, r->sc.lambda, (unsigned long long)r->sc.seed);
     fprintf(f, "  \"threads\": %d,\n  \"wall_s\": %.3f,\n  \"images\": [\n", cg_get_threads(), total_s);
     double m[5] = {0};

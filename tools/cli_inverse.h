@@ -10,6 +10,7 @@ typedef struct {
     const char *prefix;    /* outputs PREFIX_recon.mrcs, _std.mrcs, _baseline.mrcs, .png, _metrics.json */
     const char *den_dir;   /* NULL: baseline only */
     const char *truth;     /* ground truth stack (NULL: no metrics) */
+    const char *input;     /* the measured or simulated input file, for the JSON record */
     int K;                 /* posterior samples */
     int write_samples;     /* also PREFIX_samples.mrcs */
     double data_range;     /* <= 0: range of each truth image */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "cli_maps.h"
 #include "cryogen/inverse.h"
 #include "cryogen/mrc.h"
 
@@ -35,10 +36,14 @@ static int run(int argc, char **argv) {
         char prov[256];
         size_t P = (size_t)ha.nx * ha.ny;
         double mp = 0, ms = 0;
-        if (json)
-            fprintf(o.fp, "{\n  \"command\": \"compare-images\",\n  \"provenance\": \"%s\",\n  \"images\": \"%s\",\n  "
-                          "\"reference\": \"%s\",\n  \"data_range\": %g,\n  \"per_image\": [\n",
-                    cg_provenance(prov, sizeof prov, 0), pos[0], pos[1], range);
+        if (json) {
+            fprintf(o.fp, "{\n  \"command\": \"compare-images\",\n  \"provenance\": \"%s\",\n  \"images\": ",
+                    cg_provenance(prov, sizeof prov, 0));
+            cli_json_str(o.fp, pos[0]);
+            fputs(",\n  \"reference\": ", o.fp);
+            cli_json_str(o.fp, pos[1]);
+            fprintf(o.fp, ",\n  \"data_range\": %g,\n  \"per_image\": [\n", range);
+        }
         printf("# image\tPSNR_dB\tSSIM\n");
         for (int i = 0; i < ha.nz; i++) {
             double p = cg_psnr(a + i * P, b + i * P, ha.ny, ha.nx, range), q = cg_ssim(a + i * P, b + i * P, ha.ny, ha.nx, range);

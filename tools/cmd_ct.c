@@ -125,8 +125,9 @@ static int run(int argc, char **argv) {
         c.D = D, c.n_det = n_det, c.views = views, c.full = full, c.spacing = spacing, c.sino = sino;
         snprintf(r.settings, sizeof r.settings,
                  "\"views\": %d, \"full_views\": %d, \"det_bins\": %d, \"det_spacing_px\": %g, \"window\": \"%s\", "
-                 "\"noise_sigma\": %g, \"input\": \"%s\"",
-                 views, full, n_det, spacing, cg_fbp_window_name(c.window), noise, simulate ? simulate : pos[0]);
+                 "\"noise_sigma\": %g",
+                 views, full, n_det, spacing, cg_fbp_window_name(c.window), noise);
+        r.input = simulate ? simulate : pos[0];
         if (!r.truth && simulate) r.truth = simulate;
         code = cg_cli_inverse_main(&r, n, D, truth, ct_image, &c);
     }

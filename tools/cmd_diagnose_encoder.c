@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_maps.h"
 #include "cli_vae.h"
 #include "cryogen/particles.h"
 
@@ -172,10 +173,13 @@ static int run(int argc, char **argv) {
         char prov[256];
         s = cg_outfile_open(&o, json);
         if (!s) {
-            fprintf(o.fp, "{\"command\": \"diagnose-encoder\", \"provenance\": \"%s\", \"checkpoint\": \"%s\", \"sample\": %lld,"
+            fprintf(o.fp, "{\"command\": \"diagnose-encoder\", \"provenance\": \"%s\", \"checkpoint\": ",
+                    cg_provenance(prov, sizeof prov, CG_NO_SEED));
+            cli_json_str(o.fp, ckpt);
+            fprintf(o.fp, ", \"sample\": %lld,"
                           " \"latent_spread\": %.6g, \"shift_px\": %g, \"shift_move\": %.6g, \"shift_ratio\": %.6g,"
                           " \"rotate_deg\": %d, \"rotate_move\": %.6g, \"rotate_ratio\": %.6g, \"encoder_input\": \"%s\"}\n",
-                    cg_provenance(prov, sizeof prov, CG_NO_SEED), ckpt, (long long)ns, d.spread, shift_px, d.move_shift,
+                    (long long)ns, d.spread, shift_px, d.move_shift,
                     d.move_shift / d.spread, 90 * turns, d.move_rot, d.move_rot / d.spread,
                     st->cfg.encoder_input == CG_VAE_ENC_PERMUTED ? "permuted"
                     : st->cfg.encoder_input == CG_VAE_ENC_NOISE       ? "noise"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_maps.h"
 #include "cryogen/evaluate.h"
 #include "cryogen/mrc.h"
 #include "cryogen/plot.h"
@@ -98,9 +99,13 @@ static cg_status load_volumes(const char *list, const cg_truth *t, const int *as
 static void write_json(FILE *fp, const char *truth, const cg_truth *t, const cg_eval_latent *L,
                        const cg_eval_volumes *V, uint64_t seed) {
     char prov[256];
-    fprintf(fp, "{\n  \"command\": \"evaluate\",\n  \"provenance\": \"%s\",\n  \"truth\": \"%s\",\n",
-            cg_provenance(prov, sizeof prov, seed), truth);
-    fprintf(fp, "  \"model\": \"%s\",\n  \"particles\": %lld", t->spec.model, (long long)t->n);
+    fprintf(fp, "{\n  \"command\": \"evaluate\",\n  \"provenance\": \"%s\",\n  \"truth\": ",
+            cg_provenance(prov, sizeof prov, seed));
+    cli_json_str(fp, truth);
+    fputs(",\n", fp);
+    fputs("  \"model\": ", fp);
+    cli_json_str(fp, t->spec.model);
+    fprintf(fp, ",\n  \"particles\": %lld", (long long)t->n);
     if (L) {
         fprintf(fp, ",\n  \"latent\": {\"dim\": %d, \"abs_spearman_pc1\": [%.6f", L->dim, L->abs_spearman[0]);
         if (t->pdim > 1) fprintf(fp, ", %.6f", L->abs_spearman[1]);

@@ -137,11 +137,10 @@ static int run(int argc, char **argv) {
         mri_ctx c = {D, ks};
         snprintf(r.settings, sizeof r.settings,
                  "\"accel\": %g, \"center_fraction\": %g, \"mask\": \"%s\", \"hermitian_pairs\": %d, \"rows_acquired\": %d, "
-                 "\"rows_known_with_mirrors\": %d, \"noise_sigma\": %g, "
-                 "\"input\": \"%s\"",
+                 "\"rows_known_with_mirrors\": %d, \"noise_sigma\": %g",
                  simulate ? accel : (double)D / (nsamp ? nsamp : 1), center, simulate ? mask_kind : "from file", pairs, nsamp,
-                 nsym, noise,
-                 simulate ? simulate : pos[0]);
+                 nsym, noise);
+        r.input = simulate ? simulate : pos[0];
         if (!r.truth && simulate) r.truth = simulate;
         printf("k-space: %d of %d rows acquired (%d known with their mirrors, K(-k) = conj K(k))\n", nsamp, D, nsym);
         code = cg_cli_inverse_main(&r, n, D, truth, mri_image, &c);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_maps.h"
 #include "cryogen/mrc.h"
 #include "cryogen/score.h"
 
@@ -19,7 +20,9 @@ static cg_status write_json(const char *dir, const cg_score_config *c, const cg_
     if (!s) {
         FILE *f = o.fp;
         fprintf(f, "{\n  \"command\": \"train-denoiser\",\n  \"provenance\": \"%s\",\n", cg_provenance(prov, sizeof prov, t->seed));
-        fprintf(f, "  \"images\": \"%s\",\n  \"n_images\": %lld,\n  \"threads\": %d,\n", images, (long long)n, cg_get_threads());
+        fputs("  \"images\": ", f);
+        cli_json_str(f, images);
+        fprintf(f, ",\n  \"n_images\": %lld,\n  \"threads\": %d,\n", (long long)n, cg_get_threads());
         fprintf(f, "  \"model\": {\"D\": %d, \"levels\": %d, \"base_channels\": %d, \"ch_mult\": [%d, %d, %d, %d], "
                    "\"emb_dim\": %d, \"groups\": %d, \"sigma_data\": %g, \"img_mean\": %.8g, \"img_std\": %.8g, "
                    "\"mask_radius_px\": %g},\n",
