@@ -102,8 +102,7 @@ static void write_json(FILE *fp, const char *truth, const cg_truth *t, const cg_
     fprintf(fp, "{\n  \"command\": \"evaluate\",\n  \"provenance\": \"%s\",\n  \"truth\": ",
             cg_provenance(prov, sizeof prov, seed));
     cli_json_str(fp, truth);
-    fputs(",\n", fp);
-    fputs("  \"model\": ", fp);
+    fputs(",\n  \"model\": ", fp);
     cli_json_str(fp, t->spec.model);
     fprintf(fp, ",\n  \"particles\": %lld", (long long)t->n);
     if (L) {
