@@ -47,7 +47,7 @@ static int run(int argc, char **argv) {
     cg_score_train_config tc;
     cg_score_train_defaults(&tc);
     int levels = 3, base = 16, no_dihedral = 0, resume = 0, emb = 32, groups = 4;
-    double lr = tc.lr, ema = tc.ema_decay, mask = -1, lr_min = 0;
+    double lr = tc.lr, ema = tc.ema_decay, mask = -1, lr_min = 0, p_mean = tc.p_mean, p_std = tc.p_std;
     const char *decay = "constant";
     int64_t nmax = 0;
     const cg_opt opts[] = {
@@ -60,6 +60,8 @@ static int run(int argc, char **argv) {
         {"lr-min", 0, CG_OPT_DOUBLE, &lr_min, "LR", "learning rate at the last step when decaying"},
         {"decay-start", 0, CG_OPT_INT64, &tc.decay_start, "N", "step where the decay begins (0: after the warm-up)"},
         {"ema", 0, CG_OPT_DOUBLE, &ema, "DECAY", "EMA decay of the weights"},
+        {"p-mean", 0, CG_OPT_DOUBLE, &p_mean, "M", "training noise levels: ln sigma ~ N(M, S^2); EDM's and the issue's -1.2"},
+        {"p-std", 0, CG_OPT_DOUBLE, &p_std, "S", "training noise levels: spread S of ln sigma; EDM's and the issue's 1.2"},
         {"seed", 0, CG_OPT_U64, &tc.seed, "SEED", "random seed (weights, batches, noise)"},
         {"checkpoint-every", 0, CG_OPT_INT64, &tc.ckpt_every, "N", "write DIR/denoiser.ckpt every N steps (0: at the end)"},
         {"resume", 0, CG_OPT_FLAG, &resume, NULL, "continue from DIR/denoiser.ckpt when it exists"},
@@ -96,6 +98,9 @@ static int run(int argc, char **argv) {
     if (!(lr_min >= 0 && lr_min <= lr) || tc.decay_start < 0)
         return cg_cli_usage_error("train-denoiser", "--lr-min must be in [0, --lr] and --decay-start >= 0");
     tc.lr_min = (float)lr_min;
+    if (!(p_std > 0 && p_std <= 5) || !(p_mean >= -10 && p_mean <= 5))
+        return cg_cli_usage_error("train-denoiser", "--p-std must be in (0, 5] and --p-mean in [-10, 5] (ln sigma; default -1.2 and 1.2)");
+    tc.p_mean = (float)p_mean, tc.p_std = (float)p_std;
     tc.lr = (float)lr, tc.ema_decay = (float)ema, tc.dihedral = !no_dihedral, tc.resume = resume, tc.out_dir = out;
     cg_mrc_header h;
     float *images = NULL;
