@@ -66,11 +66,9 @@ static cg_status write_json(const cg_cli_inverse_run *r, const char *path, int64
     fputs("  \"input\": ", f);
     cli_json_str(f, r->input);
     fputs(",\n  \"truth\": ", f);
-    if (r->truth) cli_json_str(f, r->truth);
-    else fputs("null", f);
+    cli_json_str_or_null(f, r->truth);
     fputs(",\n  \"denoiser\": ", f);
-    if (r->den_dir) cli_json_str(f, r->den_dir);
-    else fputs("null", f);
+    cli_json_str_or_null(f, r->den_dir);
     fprintf(f, ",\n  \"sampler\": {\"samples\": %d, \"steps\": %d, \"sigma_min\": %g, \"sigma_max\": %g, "
                "\"rho\": %g, \"snr\": %g, \"corrector_steps\": %d, \"lambda\": %g, \"seed\": %llu},\n",
             r->K, r->sc.steps, r->sc.sigma_min, r->sc.sigma_max, r->sc.rho, r->sc.snr,

@@ -17,3 +17,5 @@ cg_status cli_make_mask(const char *mask_path, double radius_A, double edge_A, i
 
 /* JSON string with escapes. */
 void cli_json_str(FILE *f, const char *s);
+/* cli_json_str, or the JSON literal null when s is NULL (an optional file name not given). */
+void cli_json_str_or_null(FILE *f, const char *s);

@@ -231,11 +231,9 @@ static cg_status write_run_json(const char *dir, const char *star, const tg_opts
                 o->latent, c->gen.zdim, c->gen.channels, c->n_vol, c->gen.scale, c->diversity_weight, o->path_points,
                 o->clusters);
     fprintf(f.fp, "  \"resumed_from\": ");
-    if (o->load) cli_json_str(f.fp, o->load);
-    else fputs("null", f.fp);
-    fprintf(f.fp, ",\n  \"generator_initialised_from\": ");
-    if (o->init_gen) cli_json_str(f.fp, o->init_gen);
-    else fputs("null", f.fp);
+    cli_json_str_or_null(f.fp, o->load);
+    fputs(",\n  \"generator_initialised_from\": ", f.fp);
+    cli_json_str_or_null(f.fp, o->init_gen);
     fprintf(f.fp, ",\n  \"critic_warmup_steps\": %d", o->critic_warmup);
     fprintf(f.fp, ",\n  \"first_step\": %lld,\n  \"last_step\": %lld,\n  \"wall_seconds\": %.2f,\n"
                   "  \"cpu_seconds\": %.2f,\n  \"images_per_second\": %.1f\n}\n",
