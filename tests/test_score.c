@@ -97,9 +97,10 @@ static cg_score_config tiny_config(int D) {
     return c;
 }
 
-static void test_gradcheck(void) {
+static void test_gradcheck(int res_blocks) {
     enum { D = 8, B = 2, S = D * D };
     cg_score_config c = tiny_config(D);
+    c.res_blocks = res_blocks;
     cg_score_net *net;
     CHECK_OK(cg_score_net_create(&net, &c, 11));
     CHECK_OK(cg_score_net_reserve(net, B));
@@ -151,8 +152,8 @@ static void test_gradcheck(void) {
         }
     }
     CHECK_MSG(fails == 0, "%d of %d gradient points off", fails, checked);
-    printf("gradcheck U-Net + EDM loss: %d points over %d tensors + input, loss %.5f, worst err/tol %.3f\n", checked,
-           P->n_tensors, L0, worst);
+    printf("gradcheck U-Net (%d residual blocks per stage) + EDM loss: %d points over %d tensors + input, loss %.5f, "
+           "worst err/tol %.3f\n", res_blocks, checked, P->n_tensors, L0, worst);
     free(grad);
     cg_score_net_destroy(net);
 }
@@ -302,7 +303,8 @@ int main(void) {
     cg_set_threads(2);
     test_precond();
     test_schedule();
-    test_gradcheck();
+    test_gradcheck(0);
+    test_gradcheck(2);
     test_adjoint();
     test_ctf_identity_view();
     test_identity();

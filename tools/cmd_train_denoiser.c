@@ -25,9 +25,9 @@ static cg_status write_json(const char *dir, const cg_score_config *c, const cg_
         fprintf(f, ",\n  \"n_images\": %lld,\n  \"threads\": %d,\n", (long long)n, cg_get_threads());
         fprintf(f, "  \"model\": {\"D\": %d, \"levels\": %d, \"base_channels\": %d, \"ch_mult\": [%d, %d, %d, %d], "
                    "\"emb_dim\": %d, \"groups\": %d, \"sigma_data\": %g, \"img_mean\": %.8g, \"img_std\": %.8g, "
-                   "\"mask_radius_px\": %g},\n",
+                   "\"mask_radius_px\": %g, \"res_blocks\": %d},\n",
                 c->D, c->levels, c->base_channels, c->ch_mult[0], c->ch_mult[1], c->ch_mult[2], c->ch_mult[3], c->emb_dim,
-                c->groups, c->sigma_data, c->img_mean, c->img_std, c->mask_radius_px);
+                c->groups, c->sigma_data, c->img_mean, c->img_std, c->mask_radius_px, c->res_blocks);
         fprintf(f, "  \"training\": {\"steps\": %lld, \"batch\": %d, \"lr\": %g, \"warmup\": %lld, \"lr_decay\": \"%s\", "
                    "\"lr_min\": %g, \"decay_start\": %lld, \"ema_decay\": %g, "
                    "\"p_mean\": %g, \"p_std\": %g, \"shift_px\": %d, \"dihedral\": %d, \"seed\": %llu},\n",
@@ -46,7 +46,7 @@ static int run(int argc, char **argv) {
     const char *out = NULL;
     cg_score_train_config tc;
     cg_score_train_defaults(&tc);
-    int levels = 3, base = 16, no_dihedral = 0, resume = 0, emb = 32, groups = 4;
+    int levels = 3, base = 16, no_dihedral = 0, resume = 0, emb = 32, groups = 4, res_blocks = 0;
     double lr = tc.lr, ema = tc.ema_decay, mask = -1, lr_min = 0, p_mean = tc.p_mean, p_std = tc.p_std;
     const char *decay = "constant";
     int64_t nmax = 0;
@@ -64,9 +64,10 @@ static int run(int argc, char **argv) {
         {"p-std", 0, CG_OPT_DOUBLE, &p_std, "S", "training noise levels: spread S of ln sigma; EDM's and the issue's 1.2"},
         {"seed", 0, CG_OPT_U64, &tc.seed, "SEED", "random seed (weights, batches, noise)"},
         {"checkpoint-every", 0, CG_OPT_INT64, &tc.ckpt_every, "N", "write DIR/denoiser.ckpt every N steps (0: at the end)"},
-        {"resume", 0, CG_OPT_FLAG, &resume, NULL, "continue from DIR/denoiser.ckpt when it exists"},
+        {"resume", 0, CG_OPT_FLAG, &resume, NULL, "continue from DIR/denoiser.ckpt when it exists (its architecture wins)"},
         {"levels", 0, CG_OPT_INT, &levels, "L", "U-Net resolution levels (2..4)"},
         {"channels", 0, CG_OPT_INT, &base, "C", "U-Net channels at full resolution (levels: C, 2C, 2C, 2C)"},
+        {"res-blocks", 0, CG_OPT_INT, &res_blocks, "R", "U-Net residual blocks after each stage's block (0..3)"},
         {"emb-dim", 0, CG_OPT_INT, &emb, "E", "noise-level embedding width"},
         {"groups", 0, CG_OPT_INT, &groups, "G", "group-norm groups"},
         {"shift-px", 0, CG_OPT_INT, &tc.shift_px, "S", "augmentation: integer translations up to S pixels"},
@@ -114,7 +115,7 @@ static int run(int argc, char **argv) {
     if (nmax > 0 && nmax < n) n = nmax;
     cg_score_config cfg;
     cg_score_config_default(&cfg, h.nx);
-    cfg.levels = levels, cfg.base_channels = base, cfg.emb_dim = emb, cfg.groups = groups;
+    cfg.levels = levels, cfg.base_channels = base, cfg.emb_dim = emb, cfg.groups = groups, cfg.res_blocks = res_blocks;
     if (mask >= 0) cfg.mask_radius_px = (float)mask;
     cg_score_train_result r;
     s = cg_score_config_check(&cfg);

@@ -42,6 +42,7 @@ enum {
 };
 
 #define CG_SCORE_MAX_LEVELS 4
+#define CG_SCORE_MAX_RES_BLOCKS 3
 #define CG_SCORE_CONFIG_VERSION 1
 
 /* The model configuration, stored verbatim as the checkpoint's config blob (fixed-size POD). */
@@ -56,11 +57,13 @@ typedef struct {
     float sigma_data;                      /* 0.5 */
     float img_mean, img_std;               /* dataset normalisation (raw pixel units) */
     float mask_radius_px;                  /* circular mask radius used in training (0: none) */
-    int32_t reserved[4];                   /* zero */
+    int32_t res_blocks;                    /* residual blocks after each stage's block, 0..3 (a
+                                              former reserved field: older checkpoints read as 0) */
+    int32_t reserved[3];                   /* zero */
 } cg_score_config;
 
 /* D = 32, 3 levels, 16 channels x (1, 2, 2), emb 32, 4 groups, sigma_data 0.5, mean 0, std 1,
- * mask radius D/2. */
+ * mask radius D/2, no residual blocks. */
 void cg_score_config_default(cg_score_config *c, int D);
 /* CG_ERR_ARG with the reason when the configuration cannot be built. */
 cg_status cg_score_config_check(const cg_score_config *c);
@@ -79,6 +82,9 @@ cg_edm_precond cg_edm_precond_at(double sigma, double sigma_data);
  *   bottom: a second block at the lowest level
  *   up level l: g_l = block(concat(upsample2(g_{l+1}), h_l))
  *   out = conv3x3(g_0 -> 1)
+ * With res_blocks R > 0 every stage (each down level, the bottom, each up level) is followed by
+ * R residual blocks r(h) = h + block(h) at the same width, their norm scale initialised to 0
+ * (each starts as the identity).
  * Parameters are named "<block>.conv.weight" etc.; see score_net.c. */
 typedef struct cg_score_net cg_score_net;
 /* Build with initial weights from (seed, CG_RNG_STREAM_INIT, tensor index). The config is

@@ -16,6 +16,9 @@
  *   bottom = block(down_{L-1})
  *   up_l   = block(concat(upsample2(l == L-2 ? bottom : up_{l+1}), down_l))   l = L-2 .. 0
  *   F      = conv3x3(up_0 -> 1)
+ * With res_blocks R, each of these 2L stages (down_l, bottom, up_l) is its block followed by R
+ * residual blocks res(h) = h + block(h) at the same width (named "<stage>.res<r>"), whose
+ * GroupNorm scale starts at 0 so that each starts as the identity (Goyal et al. 2017).
  *   emb    = SiLU(Linear(emb_dim -> 4 base)(timestep_embedding(250 c_noise)))
  * The factor 250 spreads c_noise (about -2.5 .. 1.1 in training) over the embedding's
  * frequencies 1 .. 1e-4 (max period 10^4), as EDM feeds c_noise to a positional embedding.
@@ -29,10 +32,11 @@
 
 #define EMB_SCALE 250.0f
 #define EMB_PERIOD 10000.0f
-#define MAX_BLOCKS (2 * CG_SCORE_MAX_LEVELS)
+#define MAX_BLOCKS (2 * CG_SCORE_MAX_LEVELS * (1 + CG_SCORE_MAX_RES_BLOCKS))
 
 typedef struct {
     int cin, cout, H, G;
+    int res;                    /* 1: output = input + block(input) */
     int cw, cb, ew, eb, gw, gb; /* tensor indices */
     cg_nn_conv_shape cs;
     const float *in;            /* forward input (not owned) */
@@ -91,6 +95,9 @@ cg_status cg_score_config_check(const cg_score_config *c) {
             return cg_error(CG_ERR_ARG, "score model: level %d has %d channels, not a positive multiple of %d groups", l,
                             ch, c->groups);
     }
+    if (c->res_blocks < 0 || c->res_blocks > CG_SCORE_MAX_RES_BLOCKS)
+        return cg_error(CG_ERR_ARG, "score model: %d residual blocks per stage; use 0..%d", c->res_blocks,
+                        CG_SCORE_MAX_RES_BLOCKS);
     if (!(c->sigma_data > 0) || !(c->img_std > 0) || !isfinite(c->img_mean))
         return cg_error(CG_ERR_ARG, "score model: sigma_data %g and image std %g must be positive", c->sigma_data,
                         c->img_std);
@@ -131,13 +138,31 @@ static cg_status add_block(cg_score_net *n, block *b, const char *name, int cin,
 
 static int ch(const cg_score_net *n, int l) { return n->cfg.base_channels * n->cfg.ch_mult[l]; }
 
+/* Stages in forward order: down_0 .. down_{L-1}, bottom (L), up_{L-2} .. up_0; each owns 1 + R
+ * consecutive blocks, the first of which changes the width. */
+static int stage_up(const cg_score_net *n, int l) { return 2 * n->L - 1 - l; }
+static block *stage_first(cg_score_net *n, int st) { return &n->blk[st * (1 + n->cfg.res_blocks)]; }
+static block *stage_out(cg_score_net *n, int st) { return stage_first(n, st) + n->cfg.res_blocks; }
+
+static cg_status add_stage(cg_score_net *n, int st, const char *name, int cin, int cout, int H) {
+    block *b = stage_first(n, st);
+    cg_status s = add_block(n, b, name, cin, cout, H);
+    for (int r = 1; !s && r <= n->cfg.res_blocks; r++) {
+        char rname[48];
+        snprintf(rname, sizeof rname, "%s.res%d", name, r);
+        s = add_block(n, b + r, rname, cout, cout, H);
+        b[r].res = 1;
+    }
+    return s;
+}
+
 static void init_weights(cg_score_net *n, uint64_t seed) {
     cg_nn_params *P = &n->P;
     for (int i = 0; i < P->n_tensors; i++) {
         const cg_nn_tensor *t = &P->tensors[i];
         const char *dot = strrchr(t->name, '.');
         const char *kind = dot ? dot + 1 : t->name;
-        int is_norm = strstr(t->name, ".norm.") != NULL;
+        int is_norm = strstr(t->name, ".norm.") != NULL, is_res = strstr(t->name, ".res") != NULL;
         int64_t fan_in = 1;
         /* fan_in of a weight: everything but the first extent; of a bias: its weight's */
         if (!is_norm && !strcmp(kind, "weight"))
@@ -146,7 +171,8 @@ static void init_weights(cg_score_net *n, uint64_t seed) {
             const cg_nn_tensor *w = &P->tensors[i - 1];
             for (int d = 1; d < w->ndim; d++) fan_in *= w->shape[d];
         }
-        cg_nn_init kindv = is_norm ? (!strcmp(kind, "weight") ? CG_NN_INIT_ONE : CG_NN_INIT_ZERO) : CG_NN_INIT_TORCH;
+        cg_nn_init kindv = CG_NN_INIT_TORCH;
+        if (is_norm) kindv = !strcmp(kind, "weight") && !is_res ? CG_NN_INIT_ONE : CG_NN_INIT_ZERO;
         cg_nn_init_tensor(cg_nn_param(P, i), t->count, fan_in, 1, kindv, seed, (uint64_t)i);
     }
 }
@@ -164,20 +190,19 @@ cg_status cg_score_net_create(cg_score_net **out, const cg_score_config *cfg, ui
     s = add_tensor(&n->P, "emb", "weight", 2, E, cfg->emb_dim, 0, 0, &n->lw);
     if (!s) s = add_tensor(&n->P, "emb", "bias", 1, E, 0, 0, 0, &n->lb);
     char name[32];
-    int k = 0;
-    for (int l = 0; !s && l < L; l++, k++) {
+    for (int l = 0; !s && l < L; l++) {
         snprintf(name, sizeof name, "down%d", l);
-        s = add_block(n, &n->blk[k], name, l ? ch(n, l - 1) : 1, ch(n, l), D >> l);
+        s = add_stage(n, l, name, l ? ch(n, l - 1) : 1, ch(n, l), D >> l);
         if (!s && l) s = cg_nn_pool_shape_2d(&n->pool[l], ch(n, l - 1), D >> (l - 1), D >> (l - 1), 2, 2);
     }
-    if (!s) s = add_block(n, &n->blk[k++], "bottom", ch(n, L - 1), ch(n, L - 1), D >> (L - 1));
-    for (int l = L - 2; !s && l >= 0; l--, k++) {
+    if (!s) s = add_stage(n, L, "bottom", ch(n, L - 1), ch(n, L - 1), D >> (L - 1));
+    for (int l = L - 2; !s && l >= 0; l--) {
         int prev = ch(n, l + 1);
         snprintf(name, sizeof name, "up%d", l);
-        s = add_block(n, &n->blk[k], name, prev + ch(n, l), ch(n, l), D >> l);
+        s = add_stage(n, stage_up(n, l), name, prev + ch(n, l), ch(n, l), D >> l);
         if (!s) s = cg_nn_upsample_shape_2d(&n->up[l], prev, D >> (l + 1), D >> (l + 1), 2);
     }
-    n->nblocks = k;
+    n->nblocks = 2 * L * (1 + cfg->res_blocks);
     if (!s) s = cg_nn_conv_shape_2d(&n->out_cs, ch(n, 0), 1, D, D, 3, 1, 1);
     if (!s) s = add_tensor(&n->P, "out", "weight", 4, 1, ch(n, 0), 3, 3, &n->ow);
     if (!s) s = add_tensor(&n->P, "out", "bias", 1, 1, 0, 0, 0, &n->ob);
@@ -287,6 +312,8 @@ static void block_forward(cg_score_net *n, block *b, const float *in, int B) {
     cg_nn_add_channel_forward(b->a, b->a, b->e, B, b->cout, (int64_t)S);
     cg_nn_groupnorm_forward(b->n, b->mean, b->rstd, b->a, PR(b->gw), PR(b->gb), B, b->cout, (int64_t)S, b->G, 1e-5f);
     cg_nn_act_forward(b->h, b->n, (size_t)B * b->cout * S, CG_NN_ACT_SILU, 0);
+    if (b->res)
+        for (size_t i = 0; i < (size_t)B * b->cout * S; i++) b->h[i] += in[i];
 }
 
 /* Uses b->gh (complete); accumulates into gin (may be NULL), n->gemb and parameter grads. */
@@ -300,6 +327,22 @@ static void block_backward(cg_score_net *n, block *b, float *gin, int B) {
     cg_nn_add_channel_backward(NULL, b->ge, b->ga, B, b->cout, (int64_t)S);
     cg_nn_linear_backward(n->gemb, GR(b->ew), GR(b->eb), b->ge, n->emb, PR(b->ew), B, E, b->cout);
     cg_nn_conv_backward(gin, GR(b->cw), GR(b->cb), b->ga, b->in, PR(b->cw), B, &b->cs, n->scratch);
+    if (b->res)
+        for (size_t i = 0; i < A; i++) gin[i] += b->gh[i];
+}
+
+static const float *stage_forward(cg_score_net *n, int st, const float *in, int B) {
+    block *b = stage_first(n, st);
+    block_forward(n, b, in, B);
+    for (int r = 1; r <= n->cfg.res_blocks; r++) block_forward(n, b + r, b[r - 1].h, B);
+    return b[n->cfg.res_blocks].h;
+}
+
+/* Uses the stage output's gh (complete); accumulates into gin (may be NULL). */
+static void stage_backward(cg_score_net *n, int st, float *gin, int B) {
+    block *b = stage_first(n, st);
+    for (int r = n->cfg.res_blocks; r >= 1; r--) block_backward(n, b + r, b[r - 1].gh, B);
+    block_backward(n, b, gin, B);
 }
 
 cg_status cg_score_net_forward(cg_score_net *n, const float *in, const float *c_noise, int B, const float **out) {
@@ -313,23 +356,20 @@ cg_status cg_score_net_forward(cg_score_net *n, const float *in, const float *c_
     cg_nn_timestep_embedding_forward(n->emb0, n->cnoise_scaled, B, n->cfg.emb_dim, EMB_PERIOD);
     cg_nn_linear_forward(n->emb1, n->emb0, PR(n->lw), PR(n->lb), B, n->cfg.emb_dim, E);
     cg_nn_act_forward(n->emb, n->emb1, (size_t)B * E, CG_NN_ACT_SILU, 0);
-    block *blk = n->blk;
+    const float *h = in;
     for (int l = 0; l < L; l++) {
-        const float *src = in;
         if (l) {
-            cg_nn_avgpool_forward(n->pooled[l], blk[l - 1].h, B, &n->pool[l]);
-            src = n->pooled[l];
+            cg_nn_avgpool_forward(n->pooled[l], h, B, &n->pool[l]);
+            h = n->pooled[l];
         }
-        block_forward(n, &blk[l], src, B);
+        h = stage_forward(n, l, h, B);
     }
-    block_forward(n, &blk[L], blk[L - 1].h, B);
-    const float *prev = blk[L].h;
-    for (int l = L - 2, k = L + 1; l >= 0; l--, k++) {
+    const float *prev = stage_forward(n, L, h, B);
+    for (int l = L - 2; l >= 0; l--) {
         size_t S = (size_t)(D >> l) * (D >> l);
         cg_nn_upsample_forward(n->ups[l], prev, B, &n->up[l]);
-        cg_nn_concat_forward(n->cat[l], n->ups[l], blk[l].h, B, ch(n, l + 1), ch(n, l), (int64_t)S);
-        block_forward(n, &blk[k], n->cat[l], B);
-        prev = blk[k].h;
+        cg_nn_concat_forward(n->cat[l], n->ups[l], stage_out(n, l)->h, B, ch(n, l + 1), ch(n, l), (int64_t)S);
+        prev = stage_forward(n, stage_up(n, l), n->cat[l], B);
     }
     cg_nn_conv_forward(n->out, prev, PR(n->ow), PR(n->ob), B, &n->out_cs, n->scratch);
     *out = n->out;
@@ -342,28 +382,27 @@ cg_status cg_score_net_backward(cg_score_net *n, const float *dout, float *din) 
     block *blk = n->blk;
     for (int k = 0; k < n->nblocks; k++) cg_nn_zero(blk[k].gh, (size_t)B * blk[k].cout * blk[k].H * blk[k].H);
     cg_nn_zero(n->gemb, (size_t)B * E), cg_nn_zero(n->gemb1, (size_t)B * E);
-    int last = n->nblocks - 1;
-    cg_nn_conv_backward(blk[last].gh, GR(n->ow), GR(n->ob), dout, blk[last].h, PR(n->ow), B, &n->out_cs, n->scratch);
-    /* up blocks in reverse forward order: up_0 (last) first */
+    block *last = stage_out(n, stage_up(n, 0));
+    cg_nn_conv_backward(last->gh, GR(n->ow), GR(n->ob), dout, last->h, PR(n->ow), B, &n->out_cs, n->scratch);
+    /* up stages in reverse forward order: up_0 (last) first */
     for (int l = 0; l <= L - 2; l++) {
-        int k = L + 1 + (L - 2 - l);
         size_t S = (size_t)(D >> l) * (D >> l);
         size_t cc = (size_t)B * (ch(n, l + 1) + ch(n, l)) * S;
         cg_nn_zero(n->gcat[l], cc), cg_nn_zero(n->gups[l], (size_t)B * ch(n, l + 1) * S);
-        block_backward(n, &blk[k], n->gcat[l], B);
-        cg_nn_concat_backward(n->gups[l], blk[l].gh, n->gcat[l], B, ch(n, l + 1), ch(n, l), (int64_t)S);
-        block *prevb = (l == L - 2) ? &blk[L] : &blk[k - 1];
+        stage_backward(n, stage_up(n, l), n->gcat[l], B);
+        cg_nn_concat_backward(n->gups[l], stage_out(n, l)->gh, n->gcat[l], B, ch(n, l + 1), ch(n, l), (int64_t)S);
+        block *prevb = stage_out(n, l == L - 2 ? L : stage_up(n, l + 1));
         cg_nn_upsample_backward(prevb->gh, n->gups[l], B, &n->up[l]);
     }
-    block_backward(n, &blk[L], blk[L - 1].gh, B);
+    stage_backward(n, L, stage_out(n, L - 1)->gh, B);
     for (int l = L - 1; l >= 0; l--) {
         if (l) {
             size_t P = (size_t)B * ch(n, l - 1) * (D >> l) * (D >> l);
             cg_nn_zero(n->gpooled[l], P);
-            block_backward(n, &blk[l], n->gpooled[l], B);
-            cg_nn_avgpool_backward(blk[l - 1].gh, n->gpooled[l], B, &n->pool[l]);
+            stage_backward(n, l, n->gpooled[l], B);
+            cg_nn_avgpool_backward(stage_out(n, l - 1)->gh, n->gpooled[l], B, &n->pool[l]);
         } else {
-            block_backward(n, &blk[0], din, B);
+            stage_backward(n, 0, din, B);
         }
     }
     cg_nn_act_backward(n->gemb1, n->gemb, n->emb1, (size_t)B * E, CG_NN_ACT_SILU, 0);
