@@ -4,7 +4,7 @@
 #     checkpoints (same seed, same thread count); the loss file has 40 finite entries; resuming
 #     the finished run trains nothing and leaves train.json as it was; --lr-decay is recorded
 #     in train.json and an unknown decay is a usage error; so are --p-mean/--p-std (the training
-#     noise distribution) and a --p-std out of range.
+#     noise distribution) and --res-blocks (recorded), and a --p-std or --res-blocks out of range.
 #  2. sample: 4 images, MRCS + PNG (signature checked), same seed -> same bytes; --churn runs;
 #     --compare writes the radial power spectrum table (D/2 + 1 shells) and plot.
 #  3. sds on image 0 (100 steps, 4 views, t = 0.5) with a denoiser trained 300 steps: the FSC
@@ -48,10 +48,14 @@ cp b/train.json b_train.json
 cmp -s b/train.json b_train.json || { echo "FAIL resume of a finished run rewrote train.json"; fail=1; }
 # a learning-rate decay is recorded; a bad decay name is a usage error
 "$B" train-denoiser sim/clean.mrcs --out c --steps 20 --lr-decay cosine --decay-start 10 --lr-min 1e-4 \
-    --p-mean -2 --p-std 1.5 $TR > /dev/null
+    --p-mean -2 --p-std 1.5 --res-blocks 1 $TR > /dev/null
 grep -q '"lr_decay": "cosine", "lr_min": 0.0001, "decay_start": 10' c/train.json \
     || { echo "FAIL --lr-decay not recorded in train.json"; fail=1; }
 grep -q '"p_mean": -2, "p_std": 1.5,' c/train.json || { echo "FAIL --p-mean/--p-std not recorded in train.json"; fail=1; }
+grep -q '"res_blocks": 1}' c/train.json || { echo "FAIL --res-blocks not recorded in train.json"; fail=1; }
+rc=0; "$B" train-denoiser sim/clean.mrcs --out e --res-blocks 4 $TR > /dev/null 2> e_err.txt || rc=$?
+{ [ "$rc" = 2 ] && grep -q -- "--res-blocks 4" e_err.txt && [ ! -e e/denoiser.ckpt ]; } \
+    || { echo "FAIL --res-blocks 4: exit $rc, want 2 (usage error naming --res-blocks) and no checkpoint"; fail=1; }
 rc=0; "$B" train-denoiser sim/clean.mrcs --out e --lr-decay exp $TR > /dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || { echo "FAIL --lr-decay exp: exit $rc, want 2 (usage error)"; fail=1; }
 rc=0; "$B" train-denoiser sim/clean.mrcs --out e --p-std 0 $TR > /dev/null 2> e_err.txt || rc=$?

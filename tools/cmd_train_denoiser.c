@@ -102,6 +102,8 @@ static int run(int argc, char **argv) {
     if (!(p_std > 0 && p_std <= 5) || !(p_mean >= -10 && p_mean <= 5))
         return cg_cli_usage_error("train-denoiser", "--p-std must be in (0, 5] and --p-mean in [-10, 5] (ln sigma; default -1.2 and 1.2)");
     tc.p_mean = (float)p_mean, tc.p_std = (float)p_std;
+    if (res_blocks < 0 || res_blocks > CG_SCORE_MAX_RES_BLOCKS)
+        return cg_cli_usage_error("train-denoiser", "--res-blocks %d: use 0..%d", res_blocks, CG_SCORE_MAX_RES_BLOCKS);
     tc.lr = (float)lr, tc.ema_decay = (float)ema, tc.dihedral = !no_dihedral, tc.resume = resume, tc.out_dir = out;
     cg_mrc_header h;
     float *images = NULL;
