@@ -17,12 +17,12 @@
  *   up_l   = block(concat(upsample2(l == L-2 ? bottom : up_{l+1}), down_l))   l = L-2 .. 0
  *   F      = conv3x3(up_0 -> 1)
  *   emb    = SiLU(Linear(emb_dim -> 4 base)(timestep_embedding(250 c_noise)))
- * With res_blocks R, each of these 2L stages (down_l, bottom, up_l) is its block followed by R
- * residual blocks res(h) = h + block(h) at the same width (named "<stage>.res<r>"), whose
- * GroupNorm scale starts at 0 so that each starts as the identity (Goyal et al. 2017).
  * The factor 250 spreads c_noise (about -2.5 .. 1.1 in training) over the embedding's
  * frequencies 1 .. 1e-4 (max period 10^4), as EDM feeds c_noise to a positional embedding.
  * Deviation from EDM: the output convolution has PyTorch's default initialisation, not zero.
+ * With res_blocks R, each of these 2L stages (down_l, bottom, up_l) is its block followed by R
+ * residual blocks res(h) = h + block(h) at the same width (named "<stage>.res<r>"), whose
+ * GroupNorm scale starts at 0 so that each starts as the identity (Goyal et al. 2017).
  */
 #include <math.h>
 #include <stdlib.h>
