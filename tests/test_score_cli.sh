@@ -4,7 +4,9 @@
 #     checkpoints (same seed, same thread count); the loss file has 40 finite entries; resuming
 #     the finished run trains nothing and leaves train.json as it was; --lr-decay is recorded
 #     in train.json and an unknown decay is a usage error; so are --p-mean/--p-std (the training
-#     noise distribution) and --res-blocks (recorded), and a --p-std or --res-blocks out of range.
+#     noise distribution) and --res-blocks (recorded), and a --p-std or --res-blocks out of range;
+#     so is --resume with an architecture option that disagrees with the checkpoint, which then
+#     stays as it was.
 #  2. sample: 4 images, MRCS + PNG (signature checked), same seed -> same bytes; --churn runs;
 #     --compare writes the radial power spectrum table (D/2 + 1 shells) and plot.
 #  3. sds on image 0 (100 steps, 4 views, t = 0.5) with a denoiser trained 300 steps: the FSC
@@ -117,6 +119,10 @@ grep -q "no CTF columns" err.txt || { echo "FAIL sds --ctf-star message: $(cat e
 "$B" simulate --model lids --n 4 --box 16 --pixel-size-A 8 --snr inf --no-ctf -q --out sim16 > /dev/null
 if "$B" train-denoiser sim16/clean.mrcs --out a --steps 50 --resume -q -j 1 2> err.txt; then echo "FAIL resume accepted other-size images"; fail=1; fi
 grep -q "trained on 32^2 images, these are 16^2" err.txt || { echo "FAIL resume error message: $(cat err.txt)"; fail=1; }
+if "$B" train-denoiser sim/clean.mrcs --out a --steps 50 --resume --channels 16 -q -j 1 2> err.txt; then
+    echo "FAIL resume accepted --channels 16 for a checkpoint with 8"; fail=1; fi
+grep -q "which has channels 8; drop --channels" err.txt || { echo "FAIL resume --channels message: $(cat err.txt)"; fail=1; }
+cmp -s a/denoiser.ckpt b/denoiser.ckpt || { echo "FAIL a refused resume changed the checkpoint"; fail=1; }
 if "$B" sds den sim/clean.mrcs --index 999 --out x.mrc -q 2> err.txt; then echo "FAIL sds accepted --index 999"; fail=1; fi
 grep -q "stack holds 120 images" err.txt || { echo "FAIL sds error message: $(cat err.txt)"; fail=1; }
 if "$B" sds den sim/clean.mrcs --index 0 --truth sim --score-volume sim16/gt_volumes/vol_000.mrc -q 2> err.txt; then

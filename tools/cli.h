@@ -51,6 +51,9 @@ enum { CG_EXIT_OK = 0, CG_EXIT_FAIL = 1, CG_EXIT_USAGE = 2, CG_EXIT_INTERRUPTED 
  * Returns -1 to go on, or an exit code to return at once (0 after --help, 2 on a usage error,
  * with the message printed). */
 int cg_cli_parse(const cg_cli_spec *spec, int argc, char **argv, const char **positional, int *npos);
+/* 1 when the long option --NAME was typed (as "--NAME V" or "--NAME=V") before any "--", else 0:
+ * for commands where an option given explicitly must agree with a value read from a file. */
+int cg_cli_given(int argc, char **argv, const char *name);
 /* Print "cryogen <cmd>: error: <library message>" and map the status to an exit code. */
 int cg_cli_fail(const char *cmd, cg_status s);
 /* Print a usage error ("cryogen <cmd>: error: ...; see 'cryogen <cmd> --help'") and return 2. */

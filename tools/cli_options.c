@@ -31,6 +31,15 @@ int cg_cli_fail(const char *cmd, cg_status s) {
     return s == CG_ERR_ARG ? CG_EXIT_USAGE : CG_EXIT_FAIL;
 }
 
+int cg_cli_given(int argc, char **argv, const char *name) {
+    size_t n = strlen(name);
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (argv[i][0] == '-' && argv[i][1] == '-' && !strncmp(argv[i] + 2, name, n) &&
+            (argv[i][2 + n] == '\0' || argv[i][2 + n] == '='))
+            return 1;
+    return 0;
+}
+
 static void print_default(const cg_opt *o) {
     if (!o->value) return;
     switch (o->type) {

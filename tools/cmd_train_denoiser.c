@@ -42,6 +42,36 @@ static cg_status write_json(const char *dir, const cg_score_config *c, const cg_
     return s;
 }
 
+/* --resume takes the architecture from DIR/denoiser.ckpt. An architecture option typed on the
+ * command line that disagrees with it is a usage error rather than silently ignored. */
+static int check_resume_architecture(int argc, char **argv, const char *out, const cg_score_config *want) {
+    char *ckpt = cg_path_join(out, "denoiser.ckpt");
+    if (!ckpt) return cg_cli_fail("train-denoiser", CG_ERR_NOMEM);
+    cg_score_config have;
+    uint32_t nb = 0;
+    int rc = -1;
+    if (cg_file_exists(ckpt) && !cg_nn_checkpoint_read_config(ckpt, &have, sizeof have, &nb) && nb == sizeof have) {
+        const struct {
+            const char *opt;
+            double asked, stored;
+        } arch[] = {{"levels", want->levels, have.levels},
+                    {"channels", want->base_channels, have.base_channels},
+                    {"res-blocks", want->res_blocks, have.res_blocks},
+                    {"emb-dim", want->emb_dim, have.emb_dim},
+                    {"groups", want->groups, have.groups},
+                    {"mask-radius-px", want->mask_radius_px, have.mask_radius_px}};
+        for (size_t i = 0; i < sizeof arch / sizeof arch[0] && rc < 0; i++)
+            if (cg_cli_given(argc, argv, arch[i].opt) && arch[i].asked != arch[i].stored)
+                rc = cg_cli_usage_error("train-denoiser",
+                                        "--%s %g, but --resume continues %s, which has %s %g; drop --%s to resume it, "
+                                        "or train a new network in another --out",
+                                        arch[i].opt, arch[i].asked, ckpt, arch[i].opt, arch[i].stored, arch[i].opt);
+    }
+    /* an unreadable checkpoint is reported by the training itself, with the library's message */
+    free(ckpt);
+    return rc;
+}
+
 static int run(int argc, char **argv) {
     const char *out = NULL;
     cg_score_train_config tc;
@@ -64,7 +94,7 @@ static int run(int argc, char **argv) {
         {"p-std", 0, CG_OPT_DOUBLE, &p_std, "S", "training noise levels: spread S of ln sigma; EDM's and the issue's 1.2"},
         {"seed", 0, CG_OPT_U64, &tc.seed, "SEED", "random seed (weights, batches, noise)"},
         {"checkpoint-every", 0, CG_OPT_INT64, &tc.ckpt_every, "N", "write DIR/denoiser.ckpt every N steps (0: at the end)"},
-        {"resume", 0, CG_OPT_FLAG, &resume, NULL, "continue from DIR/denoiser.ckpt when it exists (its architecture wins)"},
+        {"resume", 0, CG_OPT_FLAG, &resume, NULL, "continue from DIR/denoiser.ckpt when it exists, with its architecture"},
         {"levels", 0, CG_OPT_INT, &levels, "L", "U-Net resolution levels (2..4)"},
         {"channels", 0, CG_OPT_INT, &base, "C", "U-Net channels at full resolution (levels: C, 2C, 2C, 2C)"},
         {"res-blocks", 0, CG_OPT_INT, &res_blocks, "R", "U-Net residual blocks after each stage's block (0..3)"},
@@ -105,6 +135,11 @@ static int run(int argc, char **argv) {
     if (res_blocks < 0 || res_blocks > CG_SCORE_MAX_RES_BLOCKS)
         return cg_cli_usage_error("train-denoiser", "--res-blocks %d: use 0..%d", res_blocks, CG_SCORE_MAX_RES_BLOCKS);
     tc.lr = (float)lr, tc.ema_decay = (float)ema, tc.dihedral = !no_dihedral, tc.resume = resume, tc.out_dir = out;
+    if (resume) {
+        cg_score_config asked = {.levels = levels, .base_channels = base, .res_blocks = res_blocks, .emb_dim = emb,
+                                 .groups = groups, .mask_radius_px = (float)mask};
+        if ((rc = check_resume_architecture(argc, argv, out, &asked)) >= 0) return rc;
+    }
     cg_mrc_header h;
     float *images = NULL;
     cg_status s = cg_mrc_read(pos[0], &h, &images);
