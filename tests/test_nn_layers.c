@@ -70,7 +70,7 @@ static void test_act(cg_nn_act act) {
 
 /* ---------------------------------------------------------------- generic op cases ------ */
 enum { OP_GEOM, OP_GAUSS, OP_TSTEP, OP_FOURIER, OP_CONV, OP_AVG, OP_MAX, OP_UP, OP_GN, OP_CONCAT, OP_ADDCH,
-       OP_MSE, OP_KL, OP_REPARAM };
+       OP_MSE, OP_KL, OP_REPARAM, OP_ATTN };
 typedef struct {
     int kind;
     float *in[4], *gin[4];
@@ -104,6 +104,7 @@ static void op_fwd(void *p) {
     case OP_MSE: o->out[0] = (float)cg_nn_mse_forward(o->in[0], o->aux, o->aux2, o->mask, o->nin[0]); break;
     case OP_KL: o->out[0] = (float)cg_nn_kl_normal_forward(o->in[0], o->in[1], o->B, o->a); break;
     case OP_REPARAM: cg_nn_reparam_forward(o->out, o->aux, o->in[0], o->in[1], o->B, o->a, 9, CG_RNG_STREAM_TRAIN, 100); break;
+    case OP_ATTN: cg_nn_attention_forward(o->out, o->aux, o->in[0], o->B, o->a, o->c); break;
     }
 }
 
@@ -129,6 +130,7 @@ static void op_bwd(void *p, const float *g) {
     case OP_MSE: cg_nn_mse_backward(o->gin[0], o->in[0], o->aux, o->aux2, o->mask, o->nin[0], g[0]); break;
     case OP_KL: cg_nn_kl_normal_backward(o->gin[0], o->gin[1], o->in[0], o->in[1], o->B, o->a, g[0]); break;
     case OP_REPARAM: cg_nn_reparam_backward(o->gin[0], o->gin[1], g, o->aux, o->in[1], o->B, o->a); break;
+    case OP_ATTN: cg_nn_attention_backward(o->gin[0], o->scratch, g, o->in[0], o->aux, o->B, o->a, o->c); break;
     }
 }
 
@@ -232,6 +234,39 @@ static void test_norm_joins(void) {
     op_run(&o, "add channel", 2, (size_t[]){30, 6}, -1, 1, 1e-2, 0);
 }
 
+/* Self-attention: the kernel's output against a direct double-precision evaluation of
+ * out[c][i] = sum_j softmax_j(q_i.k_j / sqrt(C)) v[c][j], then the finite-difference check. */
+static void test_attention(void) {
+    enum { B = 2, C = 3, S = 7 };
+    float qkv[B * 3 * C * S], out[B * C * S], att[B * S * S], scratch[S * S];
+    gc_fill(qkv, B * 3 * C * S, 77, -2, 2);
+    cg_nn_attention_forward(out, att, qkv, B, C, S);
+    double worst = 0;
+    for (int b = 0; b < B; b++) {
+        const float *q = qkv + b * 3 * C * S, *k = q + C * S, *v = k + C * S;
+        for (int i = 0; i < S; i++) {
+            double w[S], m = -1e300, sum = 0;
+            for (int j = 0; j < S; j++) {
+                w[j] = 0;
+                for (int c = 0; c < C; c++) w[j] += (double)q[c * S + i] * k[c * S + j];
+                w[j] /= sqrt((double)C);
+                m = w[j] > m ? w[j] : m;
+            }
+            for (int j = 0; j < S; j++) sum += w[j] = exp(w[j] - m);
+            for (int c = 0; c < C; c++) {
+                double ref = 0;
+                for (int j = 0; j < S; j++) ref += w[j] / sum * v[c * S + j];
+                double e = fabs(out[(b * C + c) * S + i] - ref);
+                worst = e > worst ? e : worst;
+            }
+        }
+    }
+    CHECK_MSG(worst < 1e-5, "attention forward: worst |out - reference| %.3g", worst);
+    op_ctx o = {.kind = OP_ATTN, .B = B, .a = C, .c = S, .aux = att, .scratch = scratch, .nout = B * C * S};
+    op_run(&o, "attention", 1, (size_t[]){B * 3 * C * S}, -2, 2, 1e-3, 0);
+    printf("attention: forward vs direct evaluation %.2g\n", worst);
+}
+
 static void test_losses(void) {
     enum { N = 24 };
     float target[N], weight[N];
@@ -267,6 +302,7 @@ int main(void) {
     test_posenc();
     test_conv_pool();
     test_norm_joins();
+    test_attention();
     test_losses();
     return cg_test_finish();
 }

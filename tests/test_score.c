@@ -97,19 +97,21 @@ static cg_score_config tiny_config(int D) {
     return c;
 }
 
-static void test_gradcheck(int res_blocks) {
+static void test_gradcheck(int res_blocks, int attn_levels) {
     enum { D = 8, B = 2, S = D * D };
     cg_score_config c = tiny_config(D);
     c.res_blocks = res_blocks;
+    c.attn_levels = attn_levels;
     cg_score_net *net;
     CHECK_OK(cg_score_net_create(&net, &c, 11));
     CHECK_OK(cg_score_net_reserve(net, B));
     cg_nn_params *P = cg_score_net_params(net);
-    /* non-trivial norm affine parameters so their gradients are exercised */
+    /* non-trivial norm affine parameters and attention projections (which start at zero) so
+     * that their gradients, and those of everything behind them, are exercised */
     cg_rng g;
     cg_rng_init(&g, 3, CG_RNG_STREAM_USER, 0);
     for (int i = 0; i < P->n_tensors; i++)
-        if (strstr(P->tensors[i].name, ".norm."))
+        if (strstr(P->tensors[i].name, ".norm.") || strstr(P->tensors[i].name, ".attn.proj."))
             for (size_t k = 0; k < P->tensors[i].count; k++)
                 cg_nn_param(P, i)[k] += (float)(0.5 * (cg_rng_uniform(&g) - 0.5));
     float y[B * S], noise[B * S], dy[B * S], sigma[B] = {0.3f, 2.0f};
@@ -152,8 +154,8 @@ static void test_gradcheck(int res_blocks) {
         }
     }
     CHECK_MSG(fails == 0, "%d of %d gradient points off", fails, checked);
-    printf("gradcheck U-Net (%d residual blocks per stage) + EDM loss: %d points over %d tensors + input, loss %.5f, "
-           "worst err/tol %.3f\n", res_blocks, checked, P->n_tensors, L0, worst);
+    printf("gradcheck U-Net (%d residual blocks per stage, attention at %d levels) + EDM loss: %d points over %d "
+           "tensors + input, loss %.5f, worst err/tol %.3f\n", res_blocks, attn_levels, checked, P->n_tensors, L0, worst);
     free(grad);
     cg_score_net_destroy(net);
 }
@@ -303,8 +305,9 @@ int main(void) {
     cg_set_threads(2);
     test_precond();
     test_schedule();
-    test_gradcheck(0);
-    test_gradcheck(2);
+    test_gradcheck(0, 0);
+    test_gradcheck(2, 0);
+    test_gradcheck(1, 2);
     test_adjoint();
     test_ctf_identity_view();
     test_identity();

@@ -4,7 +4,8 @@
 #     checkpoints (same seed, same thread count); the loss file has 40 finite entries; resuming
 #     the finished run trains nothing and leaves train.json as it was; --lr-decay is recorded
 #     in train.json and an unknown decay is a usage error; so are --p-mean/--p-std (the training
-#     noise distribution) and --res-blocks (recorded), and a --p-std or --res-blocks out of range;
+#     noise distribution), --res-blocks and --attention (recorded), and a --p-std, --res-blocks or
+#     --attention out of range;
 #     so is --resume with an architecture option that disagrees with the checkpoint, which then
 #     stays as it was.
 #  2. sample: 4 images, MRCS + PNG (signature checked), same seed -> same bytes; --churn runs;
@@ -50,11 +51,15 @@ cp b/train.json b_train.json
 cmp -s b/train.json b_train.json || { echo "FAIL resume of a finished run rewrote train.json"; fail=1; }
 # a learning-rate decay is recorded; a bad decay name is a usage error
 "$B" train-denoiser sim/clean.mrcs --out c --steps 20 --lr-decay cosine --decay-start 10 --lr-min 1e-4 \
-    --p-mean -2 --p-std 1.5 --res-blocks 1 $TR > /dev/null
+    --p-mean -2 --p-std 1.5 --res-blocks 1 --attention 1 $TR > /dev/null
 grep -q '"lr_decay": "cosine", "lr_min": 0.0001, "decay_start": 10' c/train.json \
     || { echo "FAIL --lr-decay not recorded in train.json"; fail=1; }
 grep -q '"p_mean": -2, "p_std": 1.5,' c/train.json || { echo "FAIL --p-mean/--p-std not recorded in train.json"; fail=1; }
-grep -q '"res_blocks": 1}' c/train.json || { echo "FAIL --res-blocks not recorded in train.json"; fail=1; }
+grep -q '"res_blocks": 1, "attn_levels": 1}' c/train.json \
+    || { echo "FAIL --res-blocks / --attention not recorded in train.json"; fail=1; }
+rc=0; "$B" train-denoiser sim/clean.mrcs --out e --attention 4 $TR > /dev/null 2> e_err.txt || rc=$?
+{ [ "$rc" = 2 ] && grep -q -- "--attention 4" e_err.txt && [ ! -e e/denoiser.ckpt ]; } \
+    || { echo "FAIL --attention 4 (3 levels): exit $rc, want 2 (usage error naming --attention) and no checkpoint"; fail=1; }
 rc=0; "$B" train-denoiser sim/clean.mrcs --out e --res-blocks 4 $TR > /dev/null 2> e_err.txt || rc=$?
 { [ "$rc" = 2 ] && grep -q -- "--res-blocks 4" e_err.txt && [ ! -e e/denoiser.ckpt ]; } \
     || { echo "FAIL --res-blocks 4: exit $rc, want 2 (usage error naming --res-blocks) and no checkpoint"; fail=1; }
@@ -122,6 +127,9 @@ grep -q "trained on 32^2 images, these are 16^2" err.txt || { echo "FAIL resume 
 if "$B" train-denoiser sim/clean.mrcs --out a --steps 50 --resume --channels 16 -q -j 1 2> err.txt; then
     echo "FAIL resume accepted --channels 16 for a checkpoint with 8"; fail=1; fi
 grep -q "which has channels 8; drop --channels" err.txt || { echo "FAIL resume --channels message: $(cat err.txt)"; fail=1; }
+if "$B" train-denoiser sim/clean.mrcs --out a --steps 50 --resume --attention 2 -q -j 1 2> err.txt; then
+    echo "FAIL resume accepted --attention 2 for a checkpoint without attention"; fail=1; fi
+grep -q "which has attention 0; drop --attention" err.txt || { echo "FAIL resume --attention message: $(cat err.txt)"; fail=1; }
 cmp -s a/denoiser.ckpt b/denoiser.ckpt || { echo "FAIL a refused resume changed the checkpoint"; fail=1; }
 if "$B" sds den sim/clean.mrcs --index 999 --out x.mrc -q 2> err.txt; then echo "FAIL sds accepted --index 999"; fail=1; fi
 grep -q "stack holds 120 images" err.txt || { echo "FAIL sds error message: $(cat err.txt)"; fail=1; }

@@ -25,9 +25,9 @@ static cg_status write_json(const char *dir, const cg_score_config *c, const cg_
         fprintf(f, ",\n  \"n_images\": %lld,\n  \"threads\": %d,\n", (long long)n, cg_get_threads());
         fprintf(f, "  \"model\": {\"D\": %d, \"levels\": %d, \"base_channels\": %d, \"ch_mult\": [%d, %d, %d, %d], "
                    "\"emb_dim\": %d, \"groups\": %d, \"sigma_data\": %g, \"img_mean\": %.8g, \"img_std\": %.8g, "
-                   "\"mask_radius_px\": %g, \"res_blocks\": %d},\n",
+                   "\"mask_radius_px\": %g, \"res_blocks\": %d, \"attn_levels\": %d},\n",
                 c->D, c->levels, c->base_channels, c->ch_mult[0], c->ch_mult[1], c->ch_mult[2], c->ch_mult[3], c->emb_dim,
-                c->groups, c->sigma_data, c->img_mean, c->img_std, c->mask_radius_px, c->res_blocks);
+                c->groups, c->sigma_data, c->img_mean, c->img_std, c->mask_radius_px, c->res_blocks, c->attn_levels);
         fprintf(f, "  \"training\": {\"steps\": %lld, \"batch\": %d, \"lr\": %g, \"warmup\": %lld, \"lr_decay\": \"%s\", "
                    "\"lr_min\": %g, \"decay_start\": %lld, \"ema_decay\": %g, "
                    "\"p_mean\": %g, \"p_std\": %g, \"shift_px\": %d, \"dihedral\": %d, \"seed\": %llu},\n",
@@ -57,6 +57,7 @@ static int check_resume_architecture(int argc, char **argv, const char *out, con
         } arch[] = {{"levels", want->levels, have.levels},
                     {"channels", want->base_channels, have.base_channels},
                     {"res-blocks", want->res_blocks, have.res_blocks},
+                    {"attention", want->attn_levels, have.attn_levels},
                     {"emb-dim", want->emb_dim, have.emb_dim},
                     {"groups", want->groups, have.groups},
                     {"mask-radius-px", want->mask_radius_px, have.mask_radius_px}};
@@ -76,7 +77,7 @@ static int run(int argc, char **argv) {
     const char *out = NULL;
     cg_score_train_config tc;
     cg_score_train_defaults(&tc);
-    int levels = 3, base = 16, no_dihedral = 0, resume = 0, emb = 32, groups = 4, res_blocks = 0;
+    int levels = 3, base = 16, no_dihedral = 0, resume = 0, emb = 32, groups = 4, res_blocks = 0, attn = 0;
     double lr = tc.lr, ema = tc.ema_decay, mask = -1, lr_min = 0, p_mean = tc.p_mean, p_std = tc.p_std;
     const char *decay = "constant";
     int64_t nmax = 0;
@@ -98,6 +99,8 @@ static int run(int argc, char **argv) {
         {"levels", 0, CG_OPT_INT, &levels, "L", "U-Net resolution levels (2..4)"},
         {"channels", 0, CG_OPT_INT, &base, "C", "U-Net channels at full resolution (levels: C, 2C, 2C, 2C)"},
         {"res-blocks", 0, CG_OPT_INT, &res_blocks, "R", "U-Net residual blocks after each stage's block (0..3)"},
+        {"attention", 0, CG_OPT_INT, &attn, "A",
+         "self-attention after the stages of the A lowest-resolution levels (0..L; each costs S^2 per image)"},
         {"emb-dim", 0, CG_OPT_INT, &emb, "E", "noise-level embedding width"},
         {"groups", 0, CG_OPT_INT, &groups, "G", "group-norm groups"},
         {"shift-px", 0, CG_OPT_INT, &tc.shift_px, "S", "augmentation: integer translations up to S pixels"},
@@ -134,10 +137,12 @@ static int run(int argc, char **argv) {
     tc.p_mean = (float)p_mean, tc.p_std = (float)p_std;
     if (res_blocks < 0 || res_blocks > CG_SCORE_MAX_RES_BLOCKS)
         return cg_cli_usage_error("train-denoiser", "--res-blocks %d: use 0..%d", res_blocks, CG_SCORE_MAX_RES_BLOCKS);
+    if (attn < 0 || (!resume && attn > levels))
+        return cg_cli_usage_error("train-denoiser", "--attention %d: use 0..%d (--levels)", attn, levels);
     tc.lr = (float)lr, tc.ema_decay = (float)ema, tc.dihedral = !no_dihedral, tc.resume = resume, tc.out_dir = out;
     if (resume) {
-        cg_score_config asked = {.levels = levels, .base_channels = base, .res_blocks = res_blocks, .emb_dim = emb,
-                                 .groups = groups, .mask_radius_px = (float)mask};
+        cg_score_config asked = {.levels = levels, .base_channels = base, .res_blocks = res_blocks, .attn_levels = attn,
+                                 .emb_dim = emb, .groups = groups, .mask_radius_px = (float)mask};
         if ((rc = check_resume_architecture(argc, argv, out, &asked)) >= 0) return rc;
     }
     cg_mrc_header h;
@@ -153,6 +158,7 @@ static int run(int argc, char **argv) {
     cg_score_config cfg;
     cg_score_config_default(&cfg, h.nx);
     cfg.levels = levels, cfg.base_channels = base, cfg.emb_dim = emb, cfg.groups = groups, cfg.res_blocks = res_blocks;
+    cfg.attn_levels = attn;
     if (mask >= 0) cfg.mask_radius_px = (float)mask;
     cg_score_train_result r;
     s = cg_score_config_check(&cfg);

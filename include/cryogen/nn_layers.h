@@ -171,6 +171,15 @@ void cg_nn_groupnorm_backward(float *din_g, float *dgamma, float *dbeta, const f
                               const float *mean, const float *rstd, const float *gamma, int64_t batch, int C,
                               int64_t S, int G);
 
+/* ---------------------------------------------------------------- attention ------------- */
+/* Single-head self-attention over the S positions of a feature map (DDPM / EDM U-Nets):
+ * qkv[B][3C][S] holds q, k, v (C channels each); L[i][j] = q[:,i].k[:,j] / sqrt(C),
+ * att[B][S][S] = softmax_j(L) (written, read by backward), out[B][C][S] = v att^T. */
+void cg_nn_attention_forward(float *out, float *att, const float *qkv, int64_t batch, int C, int64_t S);
+/* dqkv[B][3C][S] += d/dqkv given dout_g[B][C][S]; scratch: S*S floats. */
+void cg_nn_attention_backward(float *dqkv, float *scratch, const float *dout_g, const float *qkv, const float *att,
+                              int64_t batch, int C, int64_t S);
+
 /* ---------------------------------------------------------------- joins ----------------- */
 /* Channel concatenation: out[B][ca+cb][S] = a[B][ca][S] ++ b[B][cb][S]; for feature vectors
  * S = 1. Backward splits: da += dout[:, :ca], db += dout[:, ca:]. */

@@ -59,11 +59,14 @@ typedef struct {
     float mask_radius_px;                  /* circular mask radius used in training (0: none) */
     int32_t res_blocks;                    /* residual blocks after each stage's block, 0..3 (a
                                               former reserved field: older checkpoints read as 0) */
-    int32_t reserved[3];                   /* zero */
+    int32_t attn_levels;                   /* self-attention after the stages of the attn_levels
+                                              lowest-resolution levels, 0..levels (a former
+                                              reserved field: older checkpoints read as 0) */
+    int32_t reserved[2];                   /* zero */
 } cg_score_config;
 
 /* D = 32, 3 levels, 16 channels x (1, 2, 2), emb 32, 4 groups, sigma_data 0.5, mean 0, std 1,
- * mask radius D/2, no residual blocks. */
+ * mask radius D/2, no residual blocks, no attention. */
 void cg_score_config_default(cg_score_config *c, int D);
 /* CG_ERR_ARG with the reason when the configuration cannot be built. */
 cg_status cg_score_config_check(const cg_score_config *c);
@@ -84,7 +87,10 @@ cg_edm_precond cg_edm_precond_at(double sigma, double sigma_data);
  *   out = conv3x3(g_0 -> 1)
  * With res_blocks R > 0 every stage (each down level, the bottom, each up level) is followed by
  * R residual blocks r(h) = h + block(h) at the same width, their norm scale initialised to 0
- * (each starts as the identity).
+ * (each starts as the identity). With attn_levels A > 0 the stages of the A lowest-resolution
+ * levels end in a residual single-head self-attention block
+ *   a(h) = h + proj(attention(qkv(GroupNorm(h))))   (1x1 convolutions; proj starts at zero),
+ * the spatial attention of the DDPM / EDM U-Nets.
  * Parameters are named "<block>.conv.weight" etc.; see score_net.c. */
 typedef struct cg_score_net cg_score_net;
 /* Build with initial weights from (seed, CG_RNG_STREAM_INIT, tensor index). The config is

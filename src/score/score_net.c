@@ -23,6 +23,10 @@
  * With res_blocks R, each of these 2L stages (down_l, bottom, up_l) is its block followed by R
  * residual blocks res(h) = h + block(h) at the same width (named "<stage>.res<r>"), whose
  * GroupNorm scale starts at 0 so that each starts as the identity (Goyal et al. 2017).
+ * With attn_levels A, each stage at the A lowest-resolution levels ends in an attention block
+ * attn(h) = h + conv1x1_proj(attention(conv1x1_qkv(GroupNorm(h)))) ("<stage>.attn"), single head
+ * as in EDM's networks at these widths, the projection initialised to zero (starts as the
+ * identity, as DDPM's zero_module(proj_out)).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -32,17 +36,22 @@
 
 #define EMB_SCALE 250.0f
 #define EMB_PERIOD 10000.0f
-#define MAX_BLOCKS (2 * CG_SCORE_MAX_LEVELS * (1 + CG_SCORE_MAX_RES_BLOCKS))
+#define MAX_STAGES (2 * CG_SCORE_MAX_LEVELS)
+#define MAX_BLOCKS (MAX_STAGES * (2 + CG_SCORE_MAX_RES_BLOCKS))
 
+/* A convolution block (conv3x3 + embedding, GroupNorm, SiLU; residual when res) or, when attn,
+ * an attention block (GroupNorm, qkv = conv1x1 cs, attention, conv1x1 ps, residual). */
 typedef struct {
     int cin, cout, H, G;
     int res;                    /* 1: output = input + block(input) */
-    int cw, cb, ew, eb, gw, gb; /* tensor indices */
-    cg_nn_conv_shape cs;
+    int attn;                   /* 1: attention block */
+    int cw, cb, ew, eb, gw, gb; /* tensor indices (attention: cw, cb = qkv) */
+    int pw, pb;                 /* attention: projection */
+    cg_nn_conv_shape cs, ps;
     const float *in;            /* forward input (not owned) */
-    float *gin;                 /* gradient of that input (not owned), NULL: none */
     float *a, *n, *h, *mean, *rstd, *e;
     float *ga, *gn, *gh, *ge;
+    float *qkv, *att, *o, *gqkv, *gatt, *go; /* attention */
 } block;
 
 struct cg_score_net {
@@ -50,6 +59,7 @@ struct cg_score_net {
     cg_nn_params P;
     int L, nblocks;
     block blk[MAX_BLOCKS];
+    int stage_start[MAX_STAGES + 1]; /* stage st owns blk[stage_start[st] .. stage_start[st+1]) */
     int lw, lb, ow, ob;          /* embedding linear, output conv */
     cg_nn_conv_shape out_cs;
     cg_nn_pool_shape pool[CG_SCORE_MAX_LEVELS], up[CG_SCORE_MAX_LEVELS];
@@ -98,6 +108,9 @@ cg_status cg_score_config_check(const cg_score_config *c) {
     if (c->res_blocks < 0 || c->res_blocks > CG_SCORE_MAX_RES_BLOCKS)
         return cg_error(CG_ERR_ARG, "score model: %d residual blocks per stage; use 0..%d", c->res_blocks,
                         CG_SCORE_MAX_RES_BLOCKS);
+    if (c->attn_levels < 0 || c->attn_levels > c->levels)
+        return cg_error(CG_ERR_ARG, "score model: attention at %d levels; use 0..%d (the number of levels)",
+                        c->attn_levels, c->levels);
     if (!(c->sigma_data > 0) || !(c->img_std > 0) || !isfinite(c->img_mean))
         return cg_error(CG_ERR_ARG, "score model: sigma_data %g and image std %g must be positive", c->sigma_data,
                         c->img_std);
@@ -136,16 +149,34 @@ static cg_status add_block(cg_score_net *n, block *b, const char *name, int cin,
     return s;
 }
 
+static cg_status add_attn(cg_score_net *n, block *b, const char *stage, int C, int H) {
+    char name[48];
+    snprintf(name, sizeof name, "%s.attn", stage);
+    b->cin = b->cout = C, b->H = H, b->G = n->cfg.groups, b->attn = 1;
+    cg_status s = cg_nn_conv_shape_2d(&b->cs, C, 3 * C, H, H, 1, 1, 0);
+    if (!s) s = cg_nn_conv_shape_2d(&b->ps, C, C, H, H, 1, 1, 0);
+    if (!s) s = add_tensor(&n->P, name, "norm.weight", 1, C, 0, 0, 0, &b->gw);
+    if (!s) s = add_tensor(&n->P, name, "norm.bias", 1, C, 0, 0, 0, &b->gb);
+    if (!s) s = add_tensor(&n->P, name, "qkv.weight", 4, 3 * C, C, 1, 1, &b->cw);
+    if (!s) s = add_tensor(&n->P, name, "qkv.bias", 1, 3 * C, 0, 0, 0, &b->cb);
+    if (!s) s = add_tensor(&n->P, name, "proj.weight", 4, C, C, 1, 1, &b->pw);
+    if (!s) s = add_tensor(&n->P, name, "proj.bias", 1, C, 0, 0, 0, &b->pb);
+    return s;
+}
+
 static int ch(const cg_score_net *n, int l) { return n->cfg.base_channels * n->cfg.ch_mult[l]; }
 
 /* Stages in forward order: down_0 .. down_{L-1}, bottom (L), up_{L-2} .. up_0; each owns 1 + R
- * consecutive blocks, the first of which changes the width. */
+ * consecutive blocks, the first of which changes the width, then its attention block if any. */
 static int stage_up(const cg_score_net *n, int l) { return 2 * n->L - 1 - l; }
-static block *stage_first(cg_score_net *n, int st) { return &n->blk[st * (1 + n->cfg.res_blocks)]; }
-static block *stage_out(cg_score_net *n, int st) { return stage_first(n, st) + n->cfg.res_blocks; }
+static int stage_level(const cg_score_net *n, int st) { return st < n->L ? st : st == n->L ? n->L - 1 : 2 * n->L - 1 - st; }
+static block *stage_first(cg_score_net *n, int st) { return &n->blk[n->stage_start[st]]; }
+static block *stage_out(cg_score_net *n, int st) { return &n->blk[n->stage_start[st + 1] - 1]; }
 
+/* Appends stage st (stages are added in forward order). */
 static cg_status add_stage(cg_score_net *n, int st, const char *name, int cin, int cout, int H) {
-    block *b = stage_first(n, st);
+    n->stage_start[st] = n->nblocks;
+    block *b = &n->blk[n->nblocks];
     cg_status s = add_block(n, b, name, cin, cout, H);
     for (int r = 1; !s && r <= n->cfg.res_blocks; r++) {
         char rname[48];
@@ -153,6 +184,10 @@ static cg_status add_stage(cg_score_net *n, int st, const char *name, int cin, i
         s = add_block(n, b + r, rname, cout, cout, H);
         b[r].res = 1;
     }
+    int nb = 1 + n->cfg.res_blocks;
+    if (!s && stage_level(n, st) >= n->L - n->cfg.attn_levels) s = add_attn(n, b + nb++, name, cout, H);
+    n->nblocks += nb;
+    n->stage_start[st + 1] = n->nblocks;
     return s;
 }
 
@@ -163,6 +198,7 @@ static void init_weights(cg_score_net *n, uint64_t seed) {
         const char *dot = strrchr(t->name, '.');
         const char *kind = dot ? dot + 1 : t->name;
         int is_norm = strstr(t->name, ".norm.") != NULL, is_res = strstr(t->name, ".res") != NULL;
+        int is_proj = strstr(t->name, ".attn.proj.") != NULL;
         int64_t fan_in = 1;
         /* fan_in of a weight: everything but the first extent; of a bias: its weight's */
         if (!is_norm && !strcmp(kind, "weight"))
@@ -172,7 +208,8 @@ static void init_weights(cg_score_net *n, uint64_t seed) {
             for (int d = 1; d < w->ndim; d++) fan_in *= w->shape[d];
         }
         cg_nn_init kindv = CG_NN_INIT_TORCH;
-        if (is_norm) kindv = !strcmp(kind, "weight") && !is_res ? CG_NN_INIT_ONE : CG_NN_INIT_ZERO;
+        if (is_proj) kindv = CG_NN_INIT_ZERO;
+        else if (is_norm) kindv = !strcmp(kind, "weight") && !is_res ? CG_NN_INIT_ONE : CG_NN_INIT_ZERO;
         cg_nn_init_tensor(cg_nn_param(P, i), t->count, fan_in, 1, kindv, seed, (uint64_t)i);
     }
 }
@@ -202,7 +239,6 @@ cg_status cg_score_net_create(cg_score_net **out, const cg_score_config *cfg, ui
         s = add_stage(n, stage_up(n, l), name, prev + ch(n, l), ch(n, l), D >> l);
         if (!s) s = cg_nn_upsample_shape_2d(&n->up[l], prev, D >> (l + 1), D >> (l + 1), 2);
     }
-    n->nblocks = 2 * L * (1 + cfg->res_blocks);
     if (!s) s = cg_nn_conv_shape_2d(&n->out_cs, ch(n, 0), 1, D, D, 3, 1, 1);
     if (!s) s = add_tensor(&n->P, "out", "weight", 4, 1, ch(n, 0), 3, 3, &n->ow);
     if (!s) s = add_tensor(&n->P, "out", "bias", 1, 1, 0, 0, 0, &n->ob);
@@ -252,6 +288,21 @@ static size_t layout(cg_score_net *n, int B, float *base) {
     for (int k = 0; k < n->nblocks; k++) {
         block *b = &n->blk[k];
         size_t S = (size_t)b->H * b->H, A = (size_t)B * b->cout * S;
+        if (b->attn) {
+            TAKE(b->n, A);
+            TAKE(b->gn, A);
+            TAKE(b->h, A);
+            TAKE(b->gh, A);
+            TAKE(b->o, A);
+            TAKE(b->go, A);
+            TAKE(b->qkv, 3 * A);
+            TAKE(b->gqkv, 3 * A);
+            TAKE(b->att, (size_t)B * S * S);
+            TAKE(b->gatt, S * S);
+            TAKE(b->mean, (size_t)B * b->G);
+            TAKE(b->rstd, (size_t)B * b->G);
+            continue; /* 1x1 convolutions need no scratch */
+        }
         TAKE(b->a, A);
         TAKE(b->n, A);
         TAKE(b->h, A);
@@ -303,7 +354,33 @@ cg_status cg_score_net_reserve(cg_score_net *n, int max_batch) {
 #define PR(i) cg_nn_param(&n->P, (i))
 #define GR(i) cg_nn_grad(&n->P, (i))
 
+static void attn_forward(cg_score_net *n, block *b, const float *in, int B) {
+    size_t S = (size_t)b->H * b->H, A = (size_t)B * b->cout * S;
+    b->in = in;
+    cg_nn_groupnorm_forward(b->n, b->mean, b->rstd, in, PR(b->gw), PR(b->gb), B, b->cout, (int64_t)S, b->G, 1e-5f);
+    cg_nn_conv_forward(b->qkv, b->n, PR(b->cw), PR(b->cb), B, &b->cs, n->scratch);
+    cg_nn_attention_forward(b->o, b->att, b->qkv, B, b->cout, (int64_t)S);
+    cg_nn_conv_forward(b->h, b->o, PR(b->pw), PR(b->pb), B, &b->ps, n->scratch);
+    for (size_t i = 0; i < A; i++) b->h[i] += in[i];
+}
+
+/* Uses b->gh (complete); accumulates into gin and parameter grads. */
+static void attn_backward(cg_score_net *n, block *b, float *gin, int B) {
+    size_t S = (size_t)b->H * b->H, A = (size_t)B * b->cout * S;
+    cg_nn_zero(b->go, A), cg_nn_zero(b->gqkv, 3 * A), cg_nn_zero(b->gn, A);
+    cg_nn_conv_backward(b->go, GR(b->pw), GR(b->pb), b->gh, b->o, PR(b->pw), B, &b->ps, n->scratch);
+    cg_nn_attention_backward(b->gqkv, b->gatt, b->go, b->qkv, b->att, B, b->cout, (int64_t)S);
+    cg_nn_conv_backward(b->gn, GR(b->cw), GR(b->cb), b->gqkv, b->n, PR(b->cw), B, &b->cs, n->scratch);
+    cg_nn_groupnorm_backward(gin, GR(b->gw), GR(b->gb), b->gn, b->in, b->mean, b->rstd, PR(b->gw), B, b->cout,
+                             (int64_t)S, b->G);
+    for (size_t i = 0; i < A; i++) gin[i] += b->gh[i];
+}
+
 static void block_forward(cg_score_net *n, block *b, const float *in, int B) {
+    if (b->attn) {
+        attn_forward(n, b, in, B);
+        return;
+    }
     size_t S = (size_t)b->H * b->H;
     int E = 4 * n->cfg.base_channels;
     b->in = in;
@@ -318,6 +395,10 @@ static void block_forward(cg_score_net *n, block *b, const float *in, int B) {
 
 /* Uses b->gh (complete); accumulates into gin (may be NULL), n->gemb and parameter grads. */
 static void block_backward(cg_score_net *n, block *b, float *gin, int B) {
+    if (b->attn) {
+        attn_backward(n, b, gin, B);
+        return;
+    }
     size_t S = (size_t)b->H * b->H, A = (size_t)B * b->cout * S;
     int E = 4 * n->cfg.base_channels;
     cg_nn_zero(b->gn, A), cg_nn_zero(b->ga, A), cg_nn_zero(b->ge, (size_t)B * b->cout);
@@ -332,17 +413,17 @@ static void block_backward(cg_score_net *n, block *b, float *gin, int B) {
 }
 
 static const float *stage_forward(cg_score_net *n, int st, const float *in, int B) {
-    block *b = stage_first(n, st);
+    block *b = stage_first(n, st), *last = stage_out(n, st);
     block_forward(n, b, in, B);
-    for (int r = 1; r <= n->cfg.res_blocks; r++) block_forward(n, b + r, b[r - 1].h, B);
-    return b[n->cfg.res_blocks].h;
+    for (; b < last; b++) block_forward(n, b + 1, b->h, B);
+    return last->h;
 }
 
 /* Uses the stage output's gh (complete); accumulates into gin (may be NULL). */
 static void stage_backward(cg_score_net *n, int st, float *gin, int B) {
-    block *b = stage_first(n, st);
-    for (int r = n->cfg.res_blocks; r >= 1; r--) block_backward(n, b + r, b[r - 1].gh, B);
-    block_backward(n, b, gin, B);
+    block *first = stage_first(n, st);
+    for (block *b = stage_out(n, st); b > first; b--) block_backward(n, b, b[-1].gh, B);
+    block_backward(n, first, gin, B);
 }
 
 cg_status cg_score_net_forward(cg_score_net *n, const float *in, const float *c_noise, int B, const float **out) {
