@@ -13,7 +13,8 @@
 #  - --load resumes bit for bit (checkpoint, latents, log-variances, loss history), and the
 #    bytes do not depend on the thread count (-j1 vs -j2);
 #  - bad inputs (zdim 0, missing poses, an image index beyond the stack, resuming on other
-#    particles) fail with clear messages.
+#    particles, --load with a model or optimiser option that disagrees with the checkpoint)
+#    fail with clear messages; --load with the same options typed again is accepted.
 set -euo pipefail
 B=${CG_BIN:?}
 T=${CG_TEST_TMP:-/tmp/cryogen-test}/vae_train
@@ -159,5 +160,12 @@ EOF
 sed -i 's|@particles.mrcs|@sim/particles.mrcs|' ten.star
 expect_fail "resume on other particles" "trained on 1000 particles" "$B" train-vae ten.star --epochs 3 --load full --out bad
 expect_fail "no more epochs" "has 2 epochs already" "$B" train-vae sim/particles.star --epochs 2 --load full --out bad
+expect_fail "--load with another --lr" "which has lr 0.001; drop --lr" \
+    "$B" train-vae sim/particles.star --epochs 3 --lr 1e-2 --load full --out bad
+expect_fail "--load with another --pe" "which has pe gaussian; drop --pe" \
+    "$B" train-vae sim/particles.star --epochs 3 --pe geom_lowf --load full --out bad
+[ ! -e bad/weights.3.ckpt ] || { echo "FAIL: a refused --load wrote bad/weights.3.ckpt"; fail=1; }
+"$B" train-vae sim/particles.star $NET --epochs 3 --load full --out again -j2 -q > /dev/null \
+    || { echo "FAIL: --load with the checkpoint's own options typed again was refused"; fail=1; }
 expect_fail "eval-vol z of the wrong size" "not a whole number of 2-dimensional latents" "$B" eval-vol full --z "1 2 3" --out bad/v
 exit $fail

@@ -54,6 +54,17 @@ int cg_cli_parse(const cg_cli_spec *spec, int argc, char **argv, const char **po
 /* 1 when the long option --NAME was typed (as "--NAME V" or "--NAME=V") before any "--", else 0:
  * for commands where an option given explicitly must agree with a value read from a file. */
 int cg_cli_given(int argc, char **argv, const char *name);
+/* A model option that a resumed run takes from its checkpoint: the value typed (or its default)
+ * and the value stored. */
+typedef struct {
+    const char *opt;            /* long option name without "--" */
+    double asked, stored;
+    const char *const *names;   /* NULL, or the option's word for each integer value */
+} cg_cli_stored;
+/* For each option typed on the command line whose value differs from the stored one, print a
+ * usage error naming the option, both values and `ckpt`, and return 2 (first mismatch only);
+ * -1 when everything typed agrees. */
+int cg_cli_check_stored(const char *cmd, int argc, char **argv, const char *ckpt, const cg_cli_stored *tab, size_t n);
 /* Print "cryogen <cmd>: error: <library message>" and map the status to an exit code. */
 int cg_cli_fail(const char *cmd, cg_status s);
 /* Print a usage error ("cryogen <cmd>: error: ...; see 'cryogen <cmd> --help'") and return 2. */

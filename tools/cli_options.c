@@ -40,6 +40,26 @@ int cg_cli_given(int argc, char **argv, const char *name) {
     return 0;
 }
 
+int cg_cli_check_stored(const char *cmd, int argc, char **argv, const char *ckpt, const cg_cli_stored *tab, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const cg_cli_stored *t = &tab[i];
+        if (!cg_cli_given(argc, argv, t->opt) || t->asked == t->stored) continue;
+        char a[64], s[64];
+        if (t->names) {
+            snprintf(a, sizeof a, "%s", t->names[(int)t->asked]);
+            snprintf(s, sizeof s, "%s", t->names[(int)t->stored]);
+        } else {
+            snprintf(a, sizeof a, "%g", t->asked);
+            snprintf(s, sizeof s, "%g", t->stored);
+        }
+        return cg_cli_usage_error(cmd,
+                                  "--%s %s, but the run resumes %s, which has %s %s; drop --%s to resume it, "
+                                  "or train a new model in another output folder",
+                                  t->opt, a, ckpt, t->opt, s, t->opt);
+    }
+    return -1;
+}
+
 static void print_default(const cg_opt *o) {
     if (!o->value) return;
     switch (o->type) {

@@ -51,22 +51,14 @@ static int check_resume_architecture(int argc, char **argv, const char *out, con
     uint32_t nb = 0;
     int rc = -1;
     if (cg_file_exists(ckpt) && !cg_nn_checkpoint_read_config(ckpt, &have, sizeof have, &nb) && nb == sizeof have) {
-        const struct {
-            const char *opt;
-            double asked, stored;
-        } arch[] = {{"levels", want->levels, have.levels},
-                    {"channels", want->base_channels, have.base_channels},
-                    {"res-blocks", want->res_blocks, have.res_blocks},
-                    {"attention", want->attn_levels, have.attn_levels},
-                    {"emb-dim", want->emb_dim, have.emb_dim},
-                    {"groups", want->groups, have.groups},
-                    {"mask-radius-px", want->mask_radius_px, have.mask_radius_px}};
-        for (size_t i = 0; i < sizeof arch / sizeof arch[0] && rc < 0; i++)
-            if (cg_cli_given(argc, argv, arch[i].opt) && arch[i].asked != arch[i].stored)
-                rc = cg_cli_usage_error("train-denoiser",
-                                        "--%s %g, but --resume continues %s, which has %s %g; drop --%s to resume it, "
-                                        "or train a new network in another --out",
-                                        arch[i].opt, arch[i].asked, ckpt, arch[i].opt, arch[i].stored, arch[i].opt);
+        const cg_cli_stored arch[] = {{"levels", want->levels, have.levels, NULL},
+                    {"channels", want->base_channels, have.base_channels, NULL},
+                    {"res-blocks", want->res_blocks, have.res_blocks, NULL},
+                    {"attention", want->attn_levels, have.attn_levels, NULL},
+                    {"emb-dim", want->emb_dim, have.emb_dim, NULL},
+                    {"groups", want->groups, have.groups, NULL},
+                    {"mask-radius-px", want->mask_radius_px, have.mask_radius_px, NULL}};
+        rc = cg_cli_check_stored("train-denoiser", argc, argv, ckpt, arch, sizeof arch / sizeof arch[0]);
     }
     /* an unreadable checkpoint is reported by the training itself, with the library's message */
     free(ckpt);

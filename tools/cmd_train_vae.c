@@ -1,9 +1,49 @@
 /* `cryogen train-vae`: train the cryoDRGN-style VAE on particles with known poses
  * (library: src/vae/, include/cryogen/vae.h; docs/vae.md). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "cryogen/vae.h"
+
+static const char *const pe_names[] = {"gaussian", "geom_lowf"};                         /* cg_vae_pe */
+static const char *const encoder_names[] = {"variational", "deterministic"};
+static const char *const latents_names[] = {"encoder", "table"};
+static const char *const input_names[] = {"images", "permuted", "noise", "fresh-noise"}; /* cg_vae_enc_input */
+
+/* --load takes the model and optimiser options from the latest checkpoint in DIR. An option typed
+ * on the command line that disagrees with it is a usage error rather than silently ignored. */
+static int check_load_options(int argc, char **argv, const char *dir, const cg_vae_config *want) {
+    int e, rc = -1;
+    char *path = NULL;
+    cg_vae_state *st = cg_calloc(1, sizeof *st, "VAE state");
+    if (!st) return cg_cli_fail("train-vae", CG_ERR_NOMEM);
+    /* a missing or unreadable checkpoint is reported by the training itself */
+    if (!cg_vae_find_latest(dir, &e, &path) && !cg_vae_read_state(path, st)) {
+        const cg_vae_config *h = &st->cfg;
+        const cg_cli_stored tab[] = {
+            {"zdim", want->zdim, h->zdim, NULL},
+            {"enc-dim", want->enc_dim, h->enc_dim, NULL},
+            {"enc-layers", want->enc_layers, h->enc_layers, NULL},
+            {"dec-dim", want->dec_dim, h->dec_dim, NULL},
+            {"dec-layers", want->dec_layers, h->dec_layers, NULL},
+            {"encoder", want->deterministic, h->deterministic, encoder_names},
+            {"latents", want->table, h->table, latents_names},
+            {"encoder-input", want->encoder_input, h->encoder_input, input_names},
+            {"pe", want->pe, h->pe, pe_names},
+            {"pe-dim", want->pe_dim ? want->pe_dim : h->D / 2, h->pe_dim, NULL},
+            {"feat-sigma", want->feat_sigma, h->feat_sigma, NULL},
+            {"beta", want->beta < 0 ? 1.0 / h->zdim : want->beta, h->beta, NULL},
+            {"lr", want->lr, h->lr, NULL},
+            {"batch", want->batch, h->batch, NULL},
+            {"seed", (double)want->seed, (double)h->seed, NULL}};
+        rc = cg_cli_check_stored("train-vae", argc, argv, path, tab, sizeof tab / sizeof tab[0]);
+    }
+    cg_clear_error();
+    free(path);
+    free(st);
+    return rc;
+}
 
 static int run(int argc, char **argv) {
     int zdim = 0, epochs = 0, batch = 16, pe_dim = 0;
@@ -16,7 +56,9 @@ static int run(int argc, char **argv) {
         {"zdim", 0, CG_OPT_INT, &zdim, "Z", "latent dimension (required unless --load)"},
         {"epochs", 'n', CG_OPT_INT, &epochs, "E", "total number of epochs (required)"},
         {"out", 'o', CG_OPT_STRING, &out, "DIR", "output folder (required)"},
-        {"load", 0, CG_OPT_STRING, &load, "DIR", "resume from the latest weights.E.ckpt in DIR (model options come from it)"},
+        {"load", 0, CG_OPT_STRING, &load, "DIR",
+         "resume from the latest weights.E.ckpt in DIR (model and optimiser options come from it; typing one "
+         "with another value is an error)"},
         {"enc-dim", 0, CG_OPT_INT, &enc_dim, "W", "encoder hidden width"},
         {"enc-layers", 0, CG_OPT_INT, &enc_layers, "L", "encoder hidden->hidden layers"},
         {"dec-dim", 0, CG_OPT_INT, &dec_dim, "W", "decoder hidden width"},
@@ -59,8 +101,8 @@ static int run(int argc, char **argv) {
     o.particles = pos[0], o.out_dir = out, o.load_dir = load, o.epochs = epochs, o.norm_sample = norm_sample;
     o.cfg = cg_vae_config_default(0, zdim);
     o.cfg.enc_dim = enc_dim, o.cfg.enc_layers = enc_layers, o.cfg.dec_dim = dec_dim, o.cfg.dec_layers = dec_layers;
-    if (!strcmp(pe, "gaussian")) o.cfg.pe = CG_VAE_PE_GAUSSIAN;
-    else if (!strcmp(pe, "geom_lowf")) o.cfg.pe = CG_VAE_PE_GEOM_LOWF;
+    if (!strcmp(pe, pe_names[CG_VAE_PE_GAUSSIAN])) o.cfg.pe = CG_VAE_PE_GAUSSIAN;
+    else if (!strcmp(pe, pe_names[CG_VAE_PE_GEOM_LOWF])) o.cfg.pe = CG_VAE_PE_GEOM_LOWF;
     else return cg_cli_usage_error(argv[0], "--pe %s: use gaussian or geom_lowf", pe);
     if (!strcmp(encoder, "deterministic")) o.cfg.deterministic = 1;
     else if (strcmp(encoder, "variational")) return cg_cli_usage_error(argv[0], "--encoder %s: use variational or deterministic", encoder);
@@ -73,6 +115,7 @@ static int run(int argc, char **argv) {
         return cg_cli_usage_error(argv[0], "--encoder-input %s: use images, permuted, noise or fresh-noise", enc_input);
     o.cfg.pe_dim = pe_dim, o.cfg.feat_sigma = sigma, o.cfg.beta = beta, o.cfg.lr = lr, o.cfg.batch = batch;
     o.cfg.seed = seed;
+    if (load && (rc = check_load_options(argc, argv, load, &o.cfg)) >= 0) return rc;
     cg_status s = cg_vae_train(&o);
     if (!s) printf("trained %d epochs; outputs in %s\n", epochs, out);
     return s ? cg_cli_fail(argv[0], s) : 0;
