@@ -41,6 +41,7 @@ TR="--channels 8 --batch 8 --lr 2e-3 --warmup 20 --seed 3 -j 1 -q"
 "$B" train-denoiser sim/clean.mrcs --out b --steps 20 $TR > /dev/null
 "$B" train-denoiser sim/clean.mrcs --out b --steps 40 --resume $TR > /dev/null
 if cmp -s a/denoiser.ckpt b/denoiser.ckpt; then echo "resume: checkpoints identical"; else echo "FAIL resume: checkpoints differ"; fail=1; fi
+head -1 a/train_loss.tsv | grep -q "seed=3" || { echo "FAIL train_loss.tsv does not record --seed 3: $(head -1 a/train_loss.tsv)"; fail=1; }
 nl=$(grep -vc '^#' a/train_loss.tsv || true)
 nlb=$(grep -v '^#' b/train_loss.tsv | awk '$2 == $2 + 0' | wc -l)
 if [ "$nl" != 40 ] || [ "$nlb" != 40 ]; then echo "FAIL loss file: $nl / $nlb rows, want 40"; fail=1; fi
@@ -76,6 +77,7 @@ rc=0; "$B" train-denoiser sim/clean.mrcs --out e --p-std 0 $TR > /dev/null 2> e_
 cmp -s s1.mrcs s2.mrcs || { echo "FAIL sample: same seed, different bytes"; fail=1; }
 "$B" sample a --n 2 --steps 4 --churn 10 --out s3.mrcs -j 1 -q > /dev/null || { echo "FAIL sample --churn"; fail=1; }
 "$B" sample a --n 4 --steps 6 --seed 5 --out s4.mrcs --compare sim/clean.mrcs -j 1 -q | grep "radial power" || { echo "FAIL sample --compare"; fail=1; }
+head -1 s4_spectrum.tsv | grep -q "seed=5" || { echo "FAIL s4_spectrum.tsv does not record --seed 5"; fail=1; }
 rows=$(grep -vc '^#' s4_spectrum.tsv || true)
 [ "$rows" = 17 ] && [ -s s4_spectrum.svg ] || { echo "FAIL sample --compare: $rows spectrum rows, want 17, and an SVG"; fail=1; }
 

@@ -38,7 +38,7 @@ static int run(int argc, char **argv) {
         double mp = 0, ms = 0;
         if (json) {
             fprintf(o.fp, "{\n  \"command\": \"compare-images\",\n  \"provenance\": \"%s\",\n  \"images\": ",
-                    cg_provenance(prov, sizeof prov, 0));
+                    cg_provenance(prov, sizeof prov, CG_NO_SEED));
             cli_json_str(o.fp, pos[0]);
             fputs(",\n  \"reference\": ", o.fp);
             cli_json_str(o.fp, pos[1]);

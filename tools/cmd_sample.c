@@ -50,7 +50,7 @@ static cg_status write_montage(const char *path, const float *img, int64_t n, in
  * PREFIX_spectrum.tsv and PREFIX_spectrum.svg; prints the mean and largest |log10 ratio| over
  * shells 1 .. D/2 - 1. */
 static cg_status compare_spectra(const char *prefix, const char *ref_path, const float *img, int64_t n,
-                                 const cg_score_config *cfg) {
+                                 const cg_score_config *cfg, uint64_t seed) {
     cg_mrc_header h;
     float *ref = NULL;
     cg_status s = cg_mrc_read(ref_path, &h, &ref);
@@ -70,7 +70,7 @@ static cg_status compare_spectra(const char *prefix, const char *ref_path, const
     if (!s) {
         char prov[256];
         fprintf(o.fp, "# %s\n# radial power |F|^2/D^2 (masked, radius %g px): %lld samples vs %lld images of %s\n",
-                cg_provenance(prov, sizeof prov, 0), cfg->mask_radius_px, (long long)n, (long long)h.nz, ref_path);
+                cg_provenance(prov, sizeof prov, seed), cfg->mask_radius_px, (long long)n, (long long)h.nz, ref_path);
         fprintf(o.fp, "# shell\tcycles_per_px\tpower_samples\tpower_images\tratio\n");
         for (int r = 0; r <= R; r++) {
             fprintf(o.fp, "%d\t%.6f\t%.6g\t%.6g\t%.6g\n", r, (double)r / cfg->D, ps[r], pr[r], ps[r] / pr[r]);
@@ -172,7 +172,7 @@ static int run(int argc, char **argv) {
         snprintf(prefix, sizeof prefix, "%s", png);
         char *dot = strrchr(prefix, '.');
         if (dot && !strchr(dot, '/')) *dot = '\0';
-        s = compare_spectra(prefix, compare, img, n, cfg);
+        s = compare_spectra(prefix, compare, img, n, cfg, c.seed);
     }
     if (!s)
         printf("sampled %lld images of %d^2 in %.2f s (%lld denoiser evaluations each, %.1f image-evaluations/s)\n"

@@ -61,7 +61,7 @@ static void augment(float *dst, const float *src, int D, int op, int dx, int dy,
         }
 }
 
-static cg_status save_state(const char *dir, cg_score_net *net, const double *losses, int64_t nloss) {
+static cg_status save_state(const char *dir, cg_score_net *net, const double *losses, int64_t nloss, uint64_t seed) {
     char *path = cg_path_join(dir, "denoiser.ckpt");
     if (!path) return CG_ERR_NOMEM;
     cg_status s = cg_nn_checkpoint_save(path, cg_score_net_params(net), CG_NN_CKPT_WITH_OPTIM | CG_NN_CKPT_WITH_EMA,
@@ -73,7 +73,7 @@ static cg_status save_state(const char *dir, cg_score_net *net, const double *lo
     if (!s) {
         char prov[256];
         fprintf(o.fp, "# %s\n# step\tloss (EDM-weighted, per item mean over the batch)\n",
-                cg_provenance(prov, sizeof prov, 0));
+                cg_provenance(prov, sizeof prov, seed));
         for (int64_t i = 0; i < nloss; i++) fprintf(o.fp, "%lld\t%.6g\n", (long long)i, losses[i]);
         s = cg_outfile_commit(&o);
     }
@@ -197,7 +197,7 @@ cg_status cg_score_train(const cg_score_config *model_cfg, const cg_score_train_
         cg_progress_update(&prog, (step + 1 - start) * B);
         int last = step + 1 == tc->steps;
         if (last || (tc->ckpt_every > 0 && (step + 1) % tc->ckpt_every == 0) || cg_interrupted()) {
-            s = save_state(tc->out_dir, net, losses, step + 1);
+            s = save_state(tc->out_dir, net, losses, step + 1, tc->seed);
             if (s) break;
         }
         if (cg_interrupted() && !last) {
