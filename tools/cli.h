@@ -59,7 +59,8 @@ int cg_cli_given(int argc, char **argv, const char *name);
 typedef struct {
     const char *opt;            /* long option name without "--" */
     double asked, stored;
-    const char *const *names;   /* NULL, or the option's word for each integer value */
+    const char *const *names;   /* NULL, or the option's word for each integer value (NULL-terminated;
+                                   a value outside the list is printed as a number) */
 } cg_cli_stored;
 /* For each option typed on the command line whose value differs from the stored one, print a
  * usage error naming the option, both values and `ckpt`, and return 2 (first mismatch only);

@@ -40,18 +40,22 @@ int cg_cli_given(int argc, char **argv, const char *name) {
     return 0;
 }
 
+/* The word for value v in the NULL-terminated names, or v as a number (no names, or v not one
+ * of their indices). */
+static void value_word(char *buf, size_t size, double v, const char *const *names) {
+    int n = 0;
+    while (names && names[n]) n++;
+    if (v >= 0 && v < n && v == (int)v) snprintf(buf, size, "%s", names[(int)v]);
+    else snprintf(buf, size, "%g", v);
+}
+
 int cg_cli_check_stored(const char *cmd, int argc, char **argv, const char *ckpt, const cg_cli_stored *tab, size_t n) {
     for (size_t i = 0; i < n; i++) {
         const cg_cli_stored *t = &tab[i];
         if (!cg_cli_given(argc, argv, t->opt) || t->asked == t->stored) continue;
         char a[64], s[64];
-        if (t->names) {
-            snprintf(a, sizeof a, "%s", t->names[(int)t->asked]);
-            snprintf(s, sizeof s, "%s", t->names[(int)t->stored]);
-        } else {
-            snprintf(a, sizeof a, "%g", t->asked);
-            snprintf(s, sizeof s, "%g", t->stored);
-        }
+        value_word(a, sizeof a, t->asked, t->names);
+        value_word(s, sizeof s, t->stored, t->names); /* read from a file: may be outside the list */
         return cg_cli_usage_error(cmd,
                                   "--%s %s, but the run resumes %s, which has %s %s; drop --%s to resume it, "
                                   "or train a new model in another output folder",

@@ -6,10 +6,18 @@
 #include "cli.h"
 #include "cryogen/vae.h"
 
-static const char *const pe_names[] = {"gaussian", "geom_lowf"};                         /* cg_vae_pe */
-static const char *const encoder_names[] = {"variational", "deterministic"};
-static const char *const latents_names[] = {"encoder", "table"};
-static const char *const input_names[] = {"images", "permuted", "noise", "fresh-noise"}; /* cg_vae_enc_input */
+/* The words of the option values, indexed by the config value they set. */
+static const char *const pe_names[] = {"gaussian", "geom_lowf", NULL};                         /* cg_vae_pe */
+static const char *const encoder_names[] = {"variational", "deterministic", NULL};            /* deterministic */
+static const char *const latents_names[] = {"encoder", "table", NULL};                        /* table */
+static const char *const input_names[] = {"images", "permuted", "noise", "fresh-noise", NULL}; /* cg_vae_enc_input */
+
+/* Index of word in the NULL-terminated names, or -1. */
+static int word_index(const char *word, const char *const *names) {
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(word, names[i])) return i;
+    return -1;
+}
 
 /* --load takes the model and optimiser options from the latest checkpoint in DIR. An option typed
  * on the command line that disagrees with it is a usage error rather than silently ignored. */
@@ -101,17 +109,13 @@ static int run(int argc, char **argv) {
     o.particles = pos[0], o.out_dir = out, o.load_dir = load, o.epochs = epochs, o.norm_sample = norm_sample;
     o.cfg = cg_vae_config_default(0, zdim);
     o.cfg.enc_dim = enc_dim, o.cfg.enc_layers = enc_layers, o.cfg.dec_dim = dec_dim, o.cfg.dec_layers = dec_layers;
-    if (!strcmp(pe, pe_names[CG_VAE_PE_GAUSSIAN])) o.cfg.pe = CG_VAE_PE_GAUSSIAN;
-    else if (!strcmp(pe, pe_names[CG_VAE_PE_GEOM_LOWF])) o.cfg.pe = CG_VAE_PE_GEOM_LOWF;
-    else return cg_cli_usage_error(argv[0], "--pe %s: use gaussian or geom_lowf", pe);
-    if (!strcmp(encoder, "deterministic")) o.cfg.deterministic = 1;
-    else if (strcmp(encoder, "variational")) return cg_cli_usage_error(argv[0], "--encoder %s: use variational or deterministic", encoder);
-    if (!strcmp(latents, "table")) o.cfg.table = 1;
-    else if (strcmp(latents, "encoder")) return cg_cli_usage_error(argv[0], "--latents %s: use encoder or table", latents);
-    if (!strcmp(enc_input, "permuted")) o.cfg.encoder_input = CG_VAE_ENC_PERMUTED;
-    else if (!strcmp(enc_input, "noise")) o.cfg.encoder_input = CG_VAE_ENC_NOISE;
-    else if (!strcmp(enc_input, "fresh-noise")) o.cfg.encoder_input = CG_VAE_ENC_FRESH_NOISE;
-    else if (strcmp(enc_input, "images"))
+    if ((o.cfg.pe = word_index(pe, pe_names)) < 0)
+        return cg_cli_usage_error(argv[0], "--pe %s: use gaussian or geom_lowf", pe);
+    if ((o.cfg.deterministic = word_index(encoder, encoder_names)) < 0)
+        return cg_cli_usage_error(argv[0], "--encoder %s: use variational or deterministic", encoder);
+    if ((o.cfg.table = word_index(latents, latents_names)) < 0)
+        return cg_cli_usage_error(argv[0], "--latents %s: use encoder or table", latents);
+    if ((o.cfg.encoder_input = word_index(enc_input, input_names)) < 0)
         return cg_cli_usage_error(argv[0], "--encoder-input %s: use images, permuted, noise or fresh-noise", enc_input);
     o.cfg.pe_dim = pe_dim, o.cfg.feat_sigma = sigma, o.cfg.beta = beta, o.cfg.lr = lr, o.cfg.batch = batch;
     o.cfg.seed = seed;
