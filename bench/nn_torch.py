@@ -36,26 +36,16 @@ def flops_per_step():
 
 def torch_worker(threads, steps):
     import torch
-    import torch.nn as nn
     import torch.nn.functional as F
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
 
-    class ResidMLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.layers = nn.ModuleList(nn.Linear(DIMS[i], DIMS[i + 1]) for i in range(len(DIMS) - 1))
+    # the same residual MLP the nn core's reference trajectories use (one definition of the layer order)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+    from make_nn_reference import ResidMLP
 
-        def forward(self, x):
-            for i, lin in enumerate(self.layers):
-                y = lin(x)
-                if lin.in_features == lin.out_features:
-                    y = y + x
-                x = torch.relu(y) if i < len(self.layers) - 1 else y
-            return x
-
-    model = ResidMLP()
+    model = ResidMLP(DIMS[0], DIMS[1], len(DIMS) - 3, DIMS[-1])
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     x = torch.rand(ROWS, 200) * 2 - 1
     y = torch.randn(ROWS, 2)

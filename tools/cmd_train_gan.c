@@ -365,8 +365,8 @@ static int run(int argc, char **argv) {
         {"seed", 0, CG_OPT_U64, &o.seed, "SEED", "random seed (critic weights, poses, batches, noise)"},
         {"load", 0, CG_OPT_STRING, &o.load, "DIR", "resume from DIR/generator.ckpt and DIR/critic.ckpt"},
         {"init-generator", 0, CG_OPT_STRING, &o.init_gen, "DIR",
-         "start from DIR/generator.ckpt's generator (not a resume: new critic, Adam reset, step 0; batch, critic and "
-         "n-critic may differ)"},
+         "start from DIR/generator.ckpt's generator and its weight average (--ema), if both runs keep one (not a "
+         "resume: new critic, Adam reset, step 0; batch, critic and n-critic may differ)"},
         {"critic-warmup", 0, CG_OPT_INT, &o.critic_warmup, "N",
          "critic-only steps (generator fixed) before the first generator step; e.g. after --init-generator"},
         {"manifold", 0, CG_OPT_FLAG, &o.manifold, NULL,
