@@ -54,6 +54,8 @@ int cg_cli_parse(const cg_cli_spec *spec, int argc, char **argv, const char **po
 /* 1 when the long option --NAME was typed (as "--NAME V" or "--NAME=V") before any "--", else 0:
  * for commands where an option given explicitly must agree with a value read from a file. */
 int cg_cli_given(int argc, char **argv, const char *name);
+/* Index of word in the NULL-terminated names (an option's value words), or -1. */
+int cg_cli_word_index(const char *word, const char *const *names);
 /* A model option that a resumed run takes from its checkpoint: the value typed (or its default)
  * and the value stored. */
 typedef struct {

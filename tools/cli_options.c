@@ -40,6 +40,12 @@ int cg_cli_given(int argc, char **argv, const char *name) {
     return 0;
 }
 
+int cg_cli_word_index(const char *word, const char *const *names) {
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(word, names[i])) return i;
+    return -1;
+}
+
 /* The word for value v in the NULL-terminated names, or v as a number (no names, or v not one
  * of their indices). */
 static void value_word(char *buf, size_t size, double v, const char *const *names) {

@@ -10,7 +10,7 @@
 #include "cryogen/mrc.h"
 #include "cryogen/score.h"
 
-static const char *const decay_names[] = {"constant", "linear", "cosine"}; /* cg_nn_lr_decay order */
+static const char *const decay_names[] = {"constant", "linear", "cosine", NULL}; /* cg_nn_lr_decay order */
 
 static cg_status write_json(const char *dir, const cg_score_config *c, const cg_score_train_config *t, const char *images,
                             int64_t n, const cg_score_train_result *r) {
@@ -116,10 +116,7 @@ static int run(int argc, char **argv) {
     if (!out) return cg_cli_usage_error("train-denoiser", "--out DIR is required");
     if (tc.steps < 1 || tc.batch < 1 || !(lr > 0) || tc.shift_px < 0 || !(ema >= 0 && ema < 1))
         return cg_cli_usage_error("train-denoiser", "--steps, --batch, --lr must be positive, --shift-px >= 0, 0 <= --ema < 1");
-    tc.lr_decay = -1;
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(decay, decay_names[i])) tc.lr_decay = i;
-    if (tc.lr_decay < 0)
+    if ((tc.lr_decay = cg_cli_word_index(decay, decay_names)) < 0)
         return cg_cli_usage_error("train-denoiser", "--lr-decay %s: use constant, linear or cosine", decay);
     if (!(lr_min >= 0 && lr_min <= lr) || tc.decay_start < 0)
         return cg_cli_usage_error("train-denoiser", "--lr-min must be in [0, --lr] and --decay-start >= 0");

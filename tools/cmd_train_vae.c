@@ -12,13 +12,6 @@ static const char *const encoder_names[] = {"variational", "deterministic", NULL
 static const char *const latents_names[] = {"encoder", "table", NULL};                        /* table */
 static const char *const input_names[] = {"images", "permuted", "noise", "fresh-noise", NULL}; /* cg_vae_enc_input */
 
-/* Index of word in the NULL-terminated names, or -1. */
-static int word_index(const char *word, const char *const *names) {
-    for (int i = 0; names[i]; i++)
-        if (!strcmp(word, names[i])) return i;
-    return -1;
-}
-
 /* --load takes the model and optimiser options from the latest checkpoint in DIR. An option typed
  * on the command line that disagrees with it is a usage error rather than silently ignored. */
 static int check_load_options(int argc, char **argv, const char *dir, const cg_vae_config *want) {
@@ -109,13 +102,13 @@ static int run(int argc, char **argv) {
     o.particles = pos[0], o.out_dir = out, o.load_dir = load, o.epochs = epochs, o.norm_sample = norm_sample;
     o.cfg = cg_vae_config_default(0, zdim);
     o.cfg.enc_dim = enc_dim, o.cfg.enc_layers = enc_layers, o.cfg.dec_dim = dec_dim, o.cfg.dec_layers = dec_layers;
-    if ((o.cfg.pe = word_index(pe, pe_names)) < 0)
+    if ((o.cfg.pe = cg_cli_word_index(pe, pe_names)) < 0)
         return cg_cli_usage_error(argv[0], "--pe %s: use gaussian or geom_lowf", pe);
-    if ((o.cfg.deterministic = word_index(encoder, encoder_names)) < 0)
+    if ((o.cfg.deterministic = cg_cli_word_index(encoder, encoder_names)) < 0)
         return cg_cli_usage_error(argv[0], "--encoder %s: use variational or deterministic", encoder);
-    if ((o.cfg.table = word_index(latents, latents_names)) < 0)
+    if ((o.cfg.table = cg_cli_word_index(latents, latents_names)) < 0)
         return cg_cli_usage_error(argv[0], "--latents %s: use encoder or table", latents);
-    if ((o.cfg.encoder_input = word_index(enc_input, input_names)) < 0)
+    if ((o.cfg.encoder_input = cg_cli_word_index(enc_input, input_names)) < 0)
         return cg_cli_usage_error(argv[0], "--encoder-input %s: use images, permuted, noise or fresh-noise", enc_input);
     o.cfg.pe_dim = pe_dim, o.cfg.feat_sigma = sigma, o.cfg.beta = beta, o.cfg.lr = lr, o.cfg.batch = batch;
     o.cfg.seed = seed;
